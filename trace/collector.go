@@ -35,10 +35,13 @@ func (f Finding) String() string {
 // spans from many files and formats before Assemble.
 type Collector struct {
 	Spans []Span
-	// Findings lists every record that was skipped or repaired while
-	// decoding. Skipped counts the skipped ones (a finding may also be a
+	// Findings lists records that were skipped or repaired while
+	// decoding, the first MaxFindings of them; Reasons counts all of them
+	// by reason, so a million bad records cost a map entry, not a million
+	// strings. Skipped counts the skipped ones (a finding may also be a
 	// repair, which keeps the span).
 	Findings []Finding
+	Reasons  map[string]int
 	Skipped  int
 	// Sources are the input names; Span.Source indexes this list.
 	Sources []string
@@ -52,15 +55,24 @@ func (c *Collector) AddSource(name string) uint16 {
 	return uint16(len(c.Sources) - 1)
 }
 
+// MaxFindings bounds how many findings are kept in detail.
+const MaxFindings = 1000
+
 // Skip records a skipped record.
 func (c *Collector) Skip(source string, record int, reason, detail string) {
 	c.Skipped++
-	c.Findings = append(c.Findings, Finding{Source: source, Record: record, Reason: reason, Detail: detail})
+	c.Note(source, record, reason, detail)
 }
 
 // Note records a repaired record that was kept.
 func (c *Collector) Note(source string, record int, reason, detail string) {
-	c.Findings = append(c.Findings, Finding{Source: source, Record: record, Reason: reason, Detail: detail})
+	if c.Reasons == nil {
+		c.Reasons = make(map[string]int)
+	}
+	c.Reasons[reason]++
+	if len(c.Findings) < MaxFindings {
+		c.Findings = append(c.Findings, Finding{Source: source, Record: record, Reason: reason, Detail: detail})
+	}
 }
 
 // Intern returns a string equal to b, sharing storage with earlier equal

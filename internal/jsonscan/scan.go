@@ -361,12 +361,12 @@ func (s *Scanner) scanString() error {
 }
 
 func (s *Scanner) scanScalar() error {
-	start := s.pos
+	n := 0 // bytes of the scalar so far; positions move when fill compacts
 	for {
 		for s.pos < s.end {
 			c := s.buf[s.pos]
 			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ':' {
-				if s.pos == start {
+				if n == 0 {
 					return s.errorf("unexpected %s", describe(c))
 				}
 				return nil
@@ -375,9 +375,10 @@ func (s *Scanner) scanScalar() error {
 				return s.errorf("unexpected %s", describe(c))
 			}
 			s.pos++
+			n++
 		}
 		if !s.fill() {
-			if s.pos > start && s.rerr == io.EOF {
+			if n > 0 && s.rerr == io.EOF {
 				return nil // a scalar may end the input (JSON lines, bare number)
 			}
 			return s.truncated()

@@ -1,0 +1,28 @@
+// Package root assembles the tracesim command tree.
+package root
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/tracesim/tracesim/internal/cmd/inspect"
+	"github.com/tracesim/tracesim/internal/cmdutil"
+)
+
+// New returns the root command with every subcommand attached.
+func New(io *cmdutil.IO, version string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "tracesim",
+		Short: "Predict what a change does to a distributed system's latency, from its traces",
+		Long: `tracesim reads the traces a system already collects (Zipkin, Jaeger,
+OpenTelemetry), builds a model of its services, and predicts what a change —
+a cache, batching, parallel calls, more load, more replicas, a service down —
+does to the latency and errors of every endpoint.`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetIn(io.In)
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
+	cmd.AddCommand(inspect.NewCmd(io))
+	return cmd
+}
