@@ -10,6 +10,7 @@ package jsonscan
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,7 @@ type Scanner struct {
 	rerr  error // read error or io.EOF from r
 	stack []frame
 	brack []byte // bracket stack reused by scanValue
+	key   []byte // the last key NextKey returned
 }
 
 // New returns a Scanner reading from r. Wrap r in nothing: the scanner
@@ -124,9 +126,10 @@ func (s *Scanner) fill() bool {
 	return false
 }
 
-// skipSpace advances over whitespace and returns the next byte, or 0 at
-// end of input.
-func (s *Scanner) skipSpace() byte {
+// skipSpace advances over whitespace and returns the next byte, or -1 at
+// end of input. (An int, not a byte: a NUL in the input is a byte like any
+// other, to be reported as unexpected, not taken for the end.)
+func (s *Scanner) skipSpace() int {
 	for {
 		for s.pos < s.end {
 			c := s.buf[s.pos]
@@ -137,24 +140,30 @@ func (s *Scanner) skipSpace() byte {
 				s.pos++
 				s.line++
 			default:
-				return c
+				return int(c)
 			}
 		}
 		if !s.fill() {
-			return 0
+			return -1
 		}
 	}
 }
 
 // Peek returns the first byte of the next token without consuming it, or 0
-// at the end of input. Separators (',' and ':') are consumed by NextKey and
+// at the end of input (a NUL byte in the input is an error). Separators (',' and ':') are consumed by NextKey and
 // NextElem, so inside an array or object call those first.
 func (s *Scanner) Peek() (byte, error) {
 	c := s.skipSpace()
-	if c == 0 && s.rerr != nil && s.rerr != io.EOF {
-		return 0, s.truncated()
+	if c < 0 {
+		if s.rerr != nil && s.rerr != io.EOF {
+			return 0, s.truncated()
+		}
+		return 0, nil
 	}
-	return c, nil
+	if c < 0 {
+		return 0, s.errorf("unexpected byte 0x00 (binary data, not JSON)")
+	}
+	return byte(c), nil
 }
 
 // BeginObject consumes '{'.
@@ -165,11 +174,11 @@ func (s *Scanner) BeginArray() error { return s.begin('[', false) }
 
 func (s *Scanner) begin(want byte, obj bool) error {
 	c := s.skipSpace()
-	if c == 0 {
+	if c < 0 {
 		return s.truncated()
 	}
-	if c != want {
-		return s.errorf("expected %q, found %s", want, describe(c))
+	if c != int(want) {
+		return s.errorf("expected %q, found %s", want, describe(byte(c)))
 	}
 	s.pos++
 	s.stack = append(s.stack, frame{obj: obj, first: true})
@@ -185,7 +194,7 @@ func (s *Scanner) NextKey() (key []byte, ok bool, err error) {
 	}
 	top := &s.stack[len(s.stack)-1]
 	c := s.skipSpace()
-	if c == 0 {
+	if c < 0 {
 		return nil, false, s.truncated()
 	}
 	if c == '}' {
@@ -195,36 +204,39 @@ func (s *Scanner) NextKey() (key []byte, ok bool, err error) {
 	}
 	if !top.first {
 		if c != ',' {
-			return nil, false, s.errorf("expected ',' or '}' in object, found %s", describe(c))
+			return nil, false, s.errorf("expected ',' or '}' in object, found %s", describe(byte(c)))
 		}
 		s.pos++
 		c = s.skipSpace()
-		if c == 0 {
+		if c < 0 {
 			return nil, false, s.truncated()
 		}
 	}
 	top.first = false
 	if c != '"' {
-		return nil, false, s.errorf("expected object key string, found %s", describe(c))
+		return nil, false, s.errorf("expected object key string, found %s", describe(byte(c)))
 	}
 	raw, err := s.Raw()
 	if err != nil {
 		return nil, false, err
 	}
-	key = raw[1 : len(raw)-1]
-	if bytes.IndexByte(key, '\\') >= 0 {
-		u, uerr := strconv.Unquote(string(raw))
-		if uerr != nil {
+	// Copy the key: finding the ':' may refill the buffer under it.
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var u string
+		if uerr := json.Unmarshal(raw, &u); uerr != nil {
 			return nil, false, s.errorf("bad escape in key %s", raw)
 		}
-		key = []byte(u)
+		s.key = append(s.key[:0], u...)
+	} else {
+		s.key = append(s.key[:0], raw[1:len(raw)-1]...)
 	}
+	key = s.key
 	c = s.skipSpace()
-	if c == 0 {
+	if c < 0 {
 		return nil, false, s.truncated()
 	}
 	if c != ':' {
-		return nil, false, s.errorf("expected ':' after key %q, found %s", key, describe(c))
+		return nil, false, s.errorf("expected ':' after key %q, found %s", key, describe(byte(c)))
 	}
 	s.pos++
 	return key, true, nil
@@ -238,7 +250,7 @@ func (s *Scanner) NextElem() (bool, error) {
 	}
 	top := &s.stack[len(s.stack)-1]
 	c := s.skipSpace()
-	if c == 0 {
+	if c < 0 {
 		return false, s.truncated()
 	}
 	if c == ']' {
@@ -248,10 +260,10 @@ func (s *Scanner) NextElem() (bool, error) {
 	}
 	if !top.first {
 		if c != ',' {
-			return false, s.errorf("expected ',' or ']' in array, found %s", describe(c))
+			return false, s.errorf("expected ',' or ']' in array, found %s", describe(byte(c)))
 		}
 		s.pos++
-		if c = s.skipSpace(); c == 0 {
+		if c = s.skipSpace(); c < 0 {
 			return false, s.truncated()
 		}
 		if c == ']' {
@@ -265,7 +277,7 @@ func (s *Scanner) NextElem() (bool, error) {
 // Raw returns the bytes of the next complete value. The slice is valid until
 // the next call on the Scanner.
 func (s *Scanner) Raw() ([]byte, error) {
-	if s.skipSpace() == 0 {
+	if s.skipSpace() < 0 {
 		return nil, s.truncated()
 	}
 	s.mark = s.pos
@@ -280,7 +292,7 @@ func (s *Scanner) Raw() ([]byte, error) {
 
 // Skip consumes the next value without keeping it.
 func (s *Scanner) Skip() error {
-	if s.skipSpace() == 0 {
+	if s.skipSpace() < 0 {
 		return s.truncated()
 	}
 	return s.scanValue()
@@ -291,27 +303,27 @@ func (s *Scanner) scanValue() error {
 	s.brack = s.brack[:0]
 	for {
 		c := s.skipSpace()
-		if c == 0 {
+		if c < 0 {
 			return s.truncated()
 		}
 		switch c {
 		case '{', '[':
-			s.brack = append(s.brack, c)
+			s.brack = append(s.brack, byte(c))
 			s.pos++
 			continue
 		case '}', ']':
 			if len(s.brack) == 0 {
-				return s.errorf("unexpected %s", describe(c))
+				return s.errorf("unexpected %s", describe(byte(c)))
 			}
 			open := s.brack[len(s.brack)-1]
 			if (open == '{') != (c == '}') {
-				return s.errorf("mismatched %s", describe(c))
+				return s.errorf("mismatched %s", describe(byte(c)))
 			}
 			s.brack = s.brack[:len(s.brack)-1]
 			s.pos++
 		case ',', ':':
 			if len(s.brack) == 0 {
-				return s.errorf("unexpected %s", describe(c))
+				return s.errorf("unexpected %s", describe(byte(c)))
 			}
 			s.pos++
 			continue
@@ -388,8 +400,6 @@ func (s *Scanner) scanScalar() error {
 
 func describe(c byte) string {
 	switch {
-	case c == 0:
-		return "end of input"
 	case c >= 0x20 && c < 0x7f:
 		return strconv.QuoteRune(rune(c))
 	default:

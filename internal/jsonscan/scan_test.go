@@ -160,3 +160,23 @@ func FuzzScan(f *testing.F) {
 		_, _ = spans(t, in) // must return, never panic or hang
 	})
 }
+
+// TestKeyAtBufferBoundary: a key that ends where the buffer ends must
+// survive the refill that finds its ':'.
+func TestKeyAtBufferBoundary(t *testing.T) {
+	for pad := 0; pad < 8; pad++ {
+		in := "{" + strings.Repeat(" ", 256<<10-6+pad) + `"id"  :  "x", "a\/b": 1}`
+		s := New(strings.NewReader(in))
+		if err := s.BeginObject(); err != nil {
+			t.Fatal(err)
+		}
+		k, ok, err := s.NextKey()
+		if err != nil || !ok || string(k) != "id" {
+			t.Fatalf("pad %d: key %q %v %v, want \"id\"", pad, k, ok, err)
+		}
+		s.Skip()
+		if k, _, err := s.NextKey(); err != nil || string(k) != "a/b" {
+			t.Fatalf("escaped key %q %v, want a/b", k, err)
+		}
+	}
+}
