@@ -188,6 +188,11 @@ func loadOne(ctx context.Context, in Input, opt Options, c *trace.Collector) err
 		r = &progressReader{r: r, p: opt.Progress}
 	}
 	src := c.AddSource(in.Name)
+	size := in.Size
+	if strings.HasSuffix(strings.ToLower(in.Name), ".gz") {
+		size *= 20 // JSON traces compress about 10-20 times
+	}
+	reserve(c, size)
 	before, beforeSkipped := len(c.Spans), c.Skipped
 	format, err := Read(ctx, r, opt.Format, src, c)
 	got := len(c.Spans) - before
@@ -213,6 +218,32 @@ func loadOne(ctx context.Context, in Input, opt Options, c *trace.Collector) err
 	c.Skip(in.Name, 0, "unreadable rest of input",
 		fmt.Sprintf("reading stopped: %v; %d spans read before it, the rest of the input was skipped", err, got))
 	return nil
+}
+
+// minSpanBytes is a lower bound on how many bytes one span takes in any
+// format: a Zipkin v2 span with ids, name, times and a service is longer.
+const minSpanBytes = 150
+
+// maxReserve caps the up-front reservation (8 GiB of address space).
+const maxReserve = 64 << 20
+
+// reserve makes room in c.Spans for as many spans as an input of size
+// bytes can hold. Growing a slice by appending copies it again and again
+// and leaves the old copies to the garbage collector, which at a million
+// spans costs twice the memory of the spans themselves at peak. A generous
+// capacity costs nothing until used: the runtime takes fresh, already
+// zeroed pages from the kernel and touches only those that spans fill.
+func reserve(c *trace.Collector, size int64) {
+	if size <= 0 {
+		return
+	}
+	want := len(c.Spans) + int(min(size/minSpanBytes, maxReserve)) + 64
+	if cap(c.Spans) >= want {
+		return
+	}
+	grown := make([]trace.Span, len(c.Spans), want)
+	copy(grown, c.Spans)
+	c.Spans = grown
 }
 
 func firstReason(c *trace.Collector, name string) string {
