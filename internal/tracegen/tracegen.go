@@ -94,14 +94,22 @@ func (g *gen) trace(out []trace.Span, t int) []trace.Span {
 	g.nodes = g.nodes[:0]
 	root := g.add(node{svc: 0, op: g.ops[0][t%2], kind: trace.KindServer, work: g.lognormal(2e6, 0.5)})
 	queue := []int{root}
+	servers := []int{root}
 	spans := 1
-	for len(queue) > 0 && spans+2 <= g.opt.SpansPerTrace {
-		cur := queue[0]
-		queue = queue[1:]
+	for spans+1 <= g.opt.SpansPerTrace {
+		var cur int
+		if len(queue) > 0 {
+			cur = queue[0]
+			queue = queue[1:]
+		} else {
+			// Every server made its calls and there is room left: give
+			// one of them more, so traces reach the size asked for.
+			cur = servers[g.r.IntN(len(servers))]
+		}
 		fan := 1 + g.r.IntN(3)
 		g.nodes[cur].parallel = g.r.IntN(3) == 0
-		for k := 0; k < fan && spans+2 <= g.opt.SpansPerTrace; k++ {
-			if g.r.IntN(5) == 0 {
+		for k := 0; k < fan && spans+1 <= g.opt.SpansPerTrace; k++ {
+			if g.r.IntN(5) == 0 || spans+2 > g.opt.SpansPerTrace {
 				c := g.add(node{svc: g.nodes[cur].svc, op: "SELECT items", kind: trace.KindClient, peer: "mysql",
 					work: g.lognormal(1.5e6, 0.8)})
 				g.nodes[cur].children = append(g.nodes[cur].children, c)
@@ -116,6 +124,7 @@ func (g *gen) trace(out []trace.Span, t int) []trace.Span {
 			g.nodes[c].children = []int{s}
 			g.nodes[cur].children = append(g.nodes[cur].children, c)
 			queue = append(queue, s)
+			servers = append(servers, s)
 			spans += 2
 		}
 	}
