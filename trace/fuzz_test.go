@@ -45,8 +45,8 @@ func FuzzAssemble(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(r.Spans) + r.Quality.DuplicateSpans; got != in {
-			t.Fatalf("kept %d + dropped %d != input %d", len(r.Spans), r.Quality.DuplicateSpans, in)
+		if got := len(r.Spans) + r.Quality.DuplicateSpans + r.Quality.MergedFragments; got != in {
+			t.Fatalf("kept %d + dropped %d + merged %d != input %d", len(r.Spans), r.Quality.DuplicateSpans, r.Quality.MergedFragments, in)
 		}
 		total := 0
 		for ti := range r.Traces {
