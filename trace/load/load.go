@@ -210,10 +210,14 @@ func loadOne(ctx context.Context, in Input, opt Options, c *trace.Collector) err
 		return err
 	}
 	if got == 0 || opt.Strict {
+		name := in.Name
 		if format != "" {
-			return fmt.Errorf("%s (%s): %w", in.Name, format, err)
+			name += " (" + format + ")"
 		}
-		return fmt.Errorf("%s: %w", in.Name, err)
+		if n := c.Skipped - beforeSkipped; n > 0 {
+			return fmt.Errorf("%s: %w (before that, %d records were skipped; first: %s)", name, err, n, firstReason(c, in.Name))
+		}
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	c.Skip(in.Name, 0, "unreadable rest of input",
 		fmt.Sprintf("reading stopped: %v; %d spans read before it, the rest of the input was skipped", err, got))
