@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/tracesim/tracesim/internal/jsonscan"
+	"github.com/tracesim/tracesim/internal/jsonw"
 	"github.com/tracesim/tracesim/trace"
 	"github.com/valyala/fastjson"
 )
@@ -1125,7 +1126,7 @@ func (d *decoder) parseWithoutRefSpans(raw []byte) (*fastjson.Value, error) {
 			out = append(out, ',')
 		}
 		first = false
-		out = appendString(out, string(key))
+		out = jsonw.AppendString(out, string(key))
 		out = append(out, ':')
 		if string(key) != "references" {
 			v, err := sc.Raw()
@@ -1179,7 +1180,7 @@ func (d *decoder) parseWithoutRefSpans(raw []byte) (*fastjson.Value, error) {
 					out = append(out, ',')
 				}
 				rfirst = false
-				out = appendString(out, string(rk))
+				out = jsonw.AppendString(out, string(rk))
 				out = append(out, ':')
 				v, err := sc.Raw()
 				if err != nil {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/tracesim/tracesim/internal/jsonw"
 	"github.com/tracesim/tracesim/trace"
 )
 
@@ -110,11 +110,11 @@ func encode(w io.Writer, spans []trace.Span, extra tagHook) error {
 			b = append(b, `"p`...)
 			b = strconv.AppendInt(b, int64(j+1), 10)
 			b = append(b, `":{"serviceName":`...)
-			b = appendString(b, key.service)
+			b = jsonw.AppendString(b, key.service)
 			b = append(b, `,"tags":[`...)
 			if key.instance != "" {
 				b = append(b, `{"key":"hostname","type":"string","value":`...)
-				b = appendString(b, key.instance)
+				b = jsonw.AppendString(b, key.instance)
 				b = append(b, '}')
 			}
 			b = append(b, "]}"...)
@@ -140,7 +140,7 @@ func appendSpan(b []byte, s *trace.Span, proc int, writeRate bool, extra tagHook
 	b = append(b, `,"spanID":`...)
 	b = appendSpanID(b, s.ID)
 	b = append(b, `,"flags":1,"operationName":`...)
-	b = appendString(b, s.Name)
+	b = jsonw.AppendString(b, s.Name)
 	b = append(b, `,"references":[`...)
 	if s.ParentID != 0 {
 		if s.Has(trace.FlagFollowsFrom) {
@@ -174,7 +174,7 @@ func appendSpan(b []byte, s *trace.Span, proc int, writeRate bool, extra tagHook
 	}
 	if s.Peer != "" {
 		b = append(b, `,{"key":"peer.service","type":"string","value":`...)
-		b = appendString(b, s.Peer)
+		b = jsonw.AppendString(b, s.Peer)
 		b = append(b, '}')
 	}
 	if writeRate {
@@ -217,48 +217,4 @@ func appendHex16(b []byte, v uint64) []byte {
 		b = append(b, digits[v>>uint(shift)&0xf])
 	}
 	return b
-}
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does, so the output is always valid JSON.
-func appendString(b []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/tracesim/tracesim/internal/jsonw"
 	"github.com/tracesim/tracesim/trace"
 )
 
@@ -116,18 +116,18 @@ func encode(w io.Writer, spans []trace.Span, extra attrFunc) error {
 
 func appendSpan(b []byte, s *trace.Span, extra attrFunc) []byte {
 	b = append(b, `{"traceId":"`...)
-	b = appendHex64(b, s.TraceID.High)
-	b = appendHex64(b, s.TraceID.Low)
+	b = jsonw.AppendHex64(b, s.TraceID.High)
+	b = jsonw.AppendHex64(b, s.TraceID.Low)
 	b = append(b, `","spanId":"`...)
-	b = appendHex64(b, uint64(s.ID))
+	b = jsonw.AppendHex64(b, uint64(s.ID))
 	b = append(b, '"')
 	if s.ParentID != 0 {
 		b = append(b, `,"parentSpanId":"`...)
-		b = appendHex64(b, uint64(s.ParentID))
+		b = jsonw.AppendHex64(b, uint64(s.ParentID))
 		b = append(b, '"')
 	}
 	b = append(b, `,"name":`...)
-	b = appendJSONString(b, s.Name)
+	b = jsonw.AppendString(b, s.Name)
 	b = append(b, `,"kind":`...)
 	b = strconv.AppendUint(b, uint64(s.Kind), 10)
 	if !s.Has(trace.FlagNoStart) {
@@ -170,61 +170,8 @@ func appendSpan(b []byte, s *trace.Span, extra attrFunc) []byte {
 
 func appendStringAttr(b []byte, key, val string) []byte {
 	b = append(b, `{"key":`...)
-	b = appendJSONString(b, key)
+	b = jsonw.AppendString(b, key)
 	b = append(b, `,"value":{"stringValue":`...)
-	b = appendJSONString(b, val)
+	b = jsonw.AppendString(b, val)
 	return append(b, "}}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendHex64(b []byte, v uint64) []byte {
-	for shift := 60; shift >= 0; shift -= 4 {
-		b = append(b, hexDigits[v>>uint(shift)&0xf])
-	}
-	return b
-}
-
-// appendJSONString quotes s as JSON does: control characters, quotes and
-// backslashes escaped, invalid UTF-8 replaced by U+FFFD, everything else
-// (non-ASCII service names included) written as is.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracesim/tracesim/internal/jsonw"
 	"github.com/tracesim/tracesim/trace"
 )
 
@@ -77,7 +78,7 @@ func httpAttrs(dst []byte, s *trace.Span) []byte {
 		status = "500"
 	}
 	dst = append(dst, `{"key":"http.method","value":{"stringValue":"GET"}},{"key":"http.url","value":{"stringValue":`...)
-	dst = appendJSONString(dst, "http://"+s.Service+":8080/api/v1/items/"+strconv.FormatUint(uint64(s.ID)&0xffff, 10))
+	dst = jsonw.AppendString(dst, "http://"+s.Service+":8080/api/v1/items/"+strconv.FormatUint(uint64(s.ID)&0xffff, 10))
 	dst = append(dst, `}},{"key":"http.status_code","value":{"intValue":"`...)
 	dst = append(dst, status...)
 	return append(dst, `"}}`...)

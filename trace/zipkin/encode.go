@@ -6,8 +6,8 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/tracesim/tracesim/internal/jsonw"
 	"github.com/tracesim/tracesim/trace"
 )
 
@@ -68,17 +68,17 @@ type tag struct{ k, v string }
 func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 	b = append(b, `{"traceId":"`...)
 	if s.TraceID.High != 0 {
-		b = appendHex64(b, s.TraceID.High)
+		b = jsonw.AppendHex64(b, s.TraceID.High)
 	}
-	b = appendHex64(b, s.TraceID.Low)
+	b = jsonw.AppendHex64(b, s.TraceID.Low)
 	b = append(b, '"')
 	if s.ParentID != 0 {
 		b = append(b, `,"parentId":"`...)
-		b = appendHex64(b, uint64(s.ParentID))
+		b = jsonw.AppendHex64(b, uint64(s.ParentID))
 		b = append(b, '"')
 	}
 	b = append(b, `,"id":"`...)
-	b = appendHex64(b, uint64(s.ID))
+	b = jsonw.AppendHex64(b, uint64(s.ID))
 	b = append(b, '"')
 	switch s.Kind {
 	case trace.KindClient:
@@ -92,7 +92,7 @@ func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 	}
 	if s.Name != "" {
 		b = append(b, `,"name":`...)
-		b = appendString(b, s.Name)
+		b = jsonw.AppendString(b, s.Name)
 	}
 	if s.Flags&trace.FlagNoStart == 0 && s.Start >= 1000 {
 		b = append(b, `,"timestamp":`...)
@@ -114,7 +114,7 @@ func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 		sep := false
 		if svc != "" {
 			b = append(b, `"serviceName":`...)
-			b = appendString(b, svc)
+			b = jsonw.AppendString(b, svc)
 			sep = true
 		}
 		if ip4 != "" || ip6 != "" {
@@ -123,10 +123,10 @@ func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 			}
 			if ip4 != "" {
 				b = append(b, `"ipv4":`...)
-				b = appendString(b, ip4)
+				b = jsonw.AppendString(b, ip4)
 			} else {
 				b = append(b, `"ipv6":`...)
-				b = appendString(b, ip6)
+				b = jsonw.AppendString(b, ip6)
 			}
 			if port > 0 {
 				b = append(b, `,"port":`...)
@@ -137,7 +137,7 @@ func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 	}
 	if s.Peer != "" {
 		b = append(b, `,"remoteEndpoint":{"serviceName":`...)
-		b = appendString(b, s.Peer)
+		b = jsonw.AppendString(b, s.Peer)
 		b = append(b, '}')
 	}
 
@@ -167,9 +167,9 @@ func appendTag(b []byte, start int, k, v string) []byte {
 	if len(b) > start {
 		b = append(b, ',')
 	}
-	b = appendString(b, k)
+	b = jsonw.AppendString(b, k)
 	b = append(b, ':')
-	return appendString(b, v)
+	return jsonw.AppendString(b, v)
 }
 
 // splitInstance splits an Instance written the way the decoder forms it
@@ -224,57 +224,4 @@ func splitInstance(inst string) (ip4, ip6 string, port int, ok bool) {
 		return "", "", 0, false
 	}
 	return host, "", port, true
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendHex64(b []byte, v uint64) []byte {
-	var h [16]byte
-	for i := 15; i >= 0; i-- {
-		h[i] = hexDigits[v&0xf]
-		v >>= 4
-	}
-	return append(b, h[:]...)
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

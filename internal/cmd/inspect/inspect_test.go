@@ -172,3 +172,25 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestDeterministic: the same inputs give byte-identical JSON, however
+// maps happen to iterate.
+func TestDeterministic(t *testing.T) {
+	inputs := append([]string{"../../../examples"}, triple...)
+	if _, err := os.Stat(sharedTraces); err == nil {
+		inputs = append(inputs, sharedTraces)
+	}
+	var first []byte
+	for range 3 {
+		var out bytes.Buffer
+		io := &cmdutil.IO{Out: &out, ErrOut: &bytes.Buffer{}}
+		if err := Run(context.Background(), &Options{IO: io, Inputs: inputs, JSON: true}); err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = out.Bytes()
+		} else if !bytes.Equal(first, out.Bytes()) {
+			t.Fatal("two runs on the same inputs gave different JSON")
+		}
+	}
+}
