@@ -1,0 +1,105 @@
+// Package topology is the model of a system that tracesim simulates:
+// services with their capacity, operations with their execution shapes
+// (ordered stages of local work and calls), the calls between them with
+// network overhead, error rates and latency distributions. It builds the
+// model from assembled traces and reads and writes it as YAML.
+package topology
+
+import (
+	"time"
+
+	"github.com/tracesim/tracesim/topology/dist"
+)
+
+// Version is the model file format version this package writes.
+const Version = 1
+
+// Model is a service topology with measured behaviour.
+type Model struct {
+	Version    int
+	Services   map[string]*Service
+	Operations map[string]*Operation // by "service/operation"
+}
+
+// Service is one deployable component.
+type Service struct {
+	// Instances is the number of replicas (≥ 1).
+	Instances int
+	// Workers is the number of concurrent executions per instance; 0
+	// means unlimited (a pure delay, no queueing).
+	Workers int
+	// Peer marks a component that never reports spans itself (a database
+	// or broker seen only from its callers' client spans).
+	Peer bool
+	// Evidence records what traces say about capacity (max concurrency
+	// seen, suggested workers); informational, not used by the simulator.
+	Evidence *CapacityEvidence
+}
+
+// CapacityEvidence is what the traces showed about a service's capacity.
+type CapacityEvidence struct {
+	MaxConcurrent int // most spans of the service ever running at once on one instance
+	Suggested     int // suggested workers per instance (0: no suggestion)
+	Note          string
+}
+
+// Operation is one endpoint of a service.
+type Operation struct {
+	// Entry is set when the operation receives external traffic.
+	Entry *Entry
+	// ErrorRate is the probability the operation fails by itself (not
+	// counting failures propagated from its calls).
+	ErrorRate float64
+	// Shapes are the distinct execution shapes observed, with weights
+	// summing to 1.
+	Shapes []*Shape
+}
+
+// Entry is external traffic arriving at an operation.
+type Entry struct {
+	Rate float64 // requests per second
+}
+
+// Shape is one way an operation executes: steps run in order.
+type Shape struct {
+	Weight float64
+	Steps  []*Step
+	// Count is how many traced executions had this shape (informational).
+	Count int
+}
+
+// Step is exactly one of: local work, one call (possibly repeated
+// sequentially), a parallel group of calls, or a pool of calls with a
+// concurrency limit.
+type Step struct {
+	Work     dist.Dist // local work
+	WorkFit  *dist.Fit // how Work was fitted, when built from traces
+	Call     *Call     // a sequential call
+	Parallel []*Call   // concurrent calls; the step ends when all end
+	Pool     *Pool     // at most Size calls at once
+}
+
+// Pool is a bounded-concurrency group of calls.
+type Pool struct {
+	Size  int
+	Calls []*Call
+}
+
+// Call is a call to another operation.
+type Call struct {
+	Target     string    // "service/operation"
+	Network    dist.Dist // client-side overhead of this edge; nil = none
+	NetworkFit *dist.Fit
+	Timeout    time.Duration // 0 = none
+	Retries    *Retry
+	Repeat     int  // sequential repetitions (≥ 1; 0 means 1)
+	Optional   bool // the caller tolerates its failure
+	Async      bool // fire and forget: the caller does not wait
+}
+
+// Retry is a retry policy: on error, call again up to Max more times,
+// waiting Backoff before each retry.
+type Retry struct {
+	Max     int
+	Backoff time.Duration
+}
