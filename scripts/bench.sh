@@ -14,8 +14,8 @@ echo "== Assemble alone"
 go test -run '^$' -bench 'Assemble' -benchtime 3x -count 1 ./trace | grep -E '^Benchmark|^ok'
 echo "== peak memory (RSS) of tracesim inspect"
 go build -o "$out/tracesim" ./cmd/tracesim
-go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 25000 -spans 40 -services 20 -o "$out/many.json"
-go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 1 -spans 1000000 -services 20 -o "$out/single.json"
+go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 25000 -spans 40 -services 20 -exact -o "$out/many.json"
+go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 1 -spans 1000000 -services 20 -exact -o "$out/single.json"
 for f in many single; do
   ls -la "$out/$f.json"
   /usr/bin/time -f "$f: %e s elapsed, %M KiB max RSS" "$out/tracesim" inspect "$out/$f.json" >/dev/null

@@ -2,8 +2,11 @@
 // tests, benchmarks and the cross-format check: a frontend fanning out
 // through a tree of services, each call a client span in the caller and a
 // server span in the callee, with lognormal local work, sequential and
-// parallel calls, database calls to an uninstrumented peer and a small
-// error rate. Output depends only on the options (seeded).
+// parallel calls, database calls to an uninstrumented peer, cache hits
+// that skip an operation's calls, and a small error rate. Every operation
+// follows a fixed call plan, and calls only go to services further down,
+// so the call graph is acyclic as in a real system. Output depends only on
+// the options (seeded).
 package tracegen
 
 import (
@@ -17,9 +20,13 @@ import (
 // Options size the generated data.
 type Options struct {
 	Traces        int
-	SpansPerTrace int // approximate; at least 2
-	Services      int
-	Seed          uint64
+	SpansPerTrace int // at most this many spans per trace; at least 2
+	// Exact tops every trace up to SpansPerTrace spans with extra calls
+	// (benchmarks want exact sizes); without it a trace has what its
+	// operations' fixed call plans give, up to SpansPerTrace.
+	Exact    bool
+	Services int
+	Seed     uint64
 	// Start is the first trace's start (Unix ns); traces follow at
 	// Interval.
 	Start    int64
@@ -40,7 +47,7 @@ func Generate(opt Options) []trace.Span {
 	if opt.Interval == 0 {
 		opt.Interval = 10_000_000 // 100 traces/s
 	}
-	g := &gen{r: rand.New(rand.NewPCG(opt.Seed, 0x7ace)), opt: opt}
+	g := &gen{r: rand.New(rand.NewPCG(opt.Seed, 0x7ace)), opt: opt, plans: map[string]*plan{}}
 	g.services = make([]string, opt.Services)
 	g.ops = make([][]string, opt.Services)
 	for i := range g.services {
@@ -77,6 +84,45 @@ type gen struct {
 	ops      [][]string
 	nodes    []node
 	nextID   uint64
+	plans    map[string]*plan
+}
+
+// A plan is what one operation calls, fixed for the whole data set as in
+// a real system: one to three calls, to services further down (so the call
+// graph is acyclic) or to the database, sequential or parallel.
+type plan struct {
+	calls    []planCall
+	parallel bool
+}
+
+type planCall struct {
+	db  bool
+	svc int
+	op  string
+}
+
+func (g *gen) plan(svc int, op string) *plan {
+	key := g.services[svc] + "/" + op
+	if p, ok := g.plans[key]; ok {
+		return p
+	}
+	h := g.opt.Seed
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * 1099511628211
+	}
+	r := rand.New(rand.NewPCG(h, 0x91a7))
+	p := &plan{parallel: r.IntN(3) == 0}
+	fan := 1 + r.IntN(3)
+	for range fan {
+		if svc == len(g.services)-1 || r.IntN(5) == 0 {
+			p.calls = append(p.calls, planCall{db: true})
+			continue
+		}
+		callee := svc + 1 + r.IntN(len(g.services)-1-svc)
+		p.calls = append(p.calls, planCall{svc: callee, op: g.ops[callee][r.IntN(len(g.ops[callee]))]})
+	}
+	g.plans[key] = p
+	return p
 }
 
 func (g *gen) lognormal(median float64, sigma float64) int64 {
@@ -96,37 +142,50 @@ func (g *gen) trace(out []trace.Span, t int) []trace.Span {
 	queue := []int{root}
 	servers := []int{root}
 	spans := 1
-	for spans+1 <= g.opt.SpansPerTrace {
-		var cur int
-		if len(queue) > 0 {
-			cur = queue[0]
-			queue = queue[1:]
-		} else {
-			// Every server made its calls and there is room left: give
-			// one of them more, so traces reach the size asked for.
-			cur = servers[g.r.IntN(len(servers))]
-		}
-		fan := 1 + g.r.IntN(3)
-		g.nodes[cur].parallel = g.r.IntN(3) == 0
-		for k := 0; k < fan && spans+1 <= g.opt.SpansPerTrace; k++ {
-			if g.r.IntN(5) == 0 || spans+2 > g.opt.SpansPerTrace {
-				c := g.add(node{svc: g.nodes[cur].svc, op: "SELECT items", kind: trace.KindClient, peer: "mysql",
-					work: g.lognormal(1.5e6, 0.8)})
-				g.nodes[cur].children = append(g.nodes[cur].children, c)
-				spans++
-				continue
-			}
-			callee := 1 + g.r.IntN(len(g.services)-1)
-			op := g.ops[callee][g.r.IntN(len(g.ops[callee]))]
-			c := g.add(node{svc: g.nodes[cur].svc, op: op, kind: trace.KindClient, work: g.lognormal(3e5, 0.3)})
-			s := g.add(node{svc: callee, op: op, kind: trace.KindServer, work: g.lognormal(1e6, 0.6),
-				err: g.r.IntN(200) == 0})
-			g.nodes[c].children = []int{s}
+	addCall := func(cur int, pc planCall) {
+		if pc.db || spans+2 > g.opt.SpansPerTrace {
+			c := g.add(node{svc: g.nodes[cur].svc, op: "SELECT items", kind: trace.KindClient, peer: "mysql",
+				work: g.lognormal(1.5e6, 0.8)})
 			g.nodes[cur].children = append(g.nodes[cur].children, c)
-			queue = append(queue, s)
-			servers = append(servers, s)
-			spans += 2
+			spans++
+			return
 		}
+		c := g.add(node{svc: g.nodes[cur].svc, op: pc.op, kind: trace.KindClient, work: g.lognormal(3e5, 0.3)})
+		s := g.add(node{svc: pc.svc, op: pc.op, kind: trace.KindServer, work: g.lognormal(1e6, 0.6),
+			err: g.r.IntN(200) == 0})
+		g.nodes[c].children = []int{s}
+		g.nodes[cur].children = append(g.nodes[cur].children, c)
+		queue = append(queue, s)
+		servers = append(servers, s)
+		spans += 2
+	}
+	for len(queue) > 0 && spans < g.opt.SpansPerTrace {
+		cur := queue[0]
+		queue = queue[1:]
+		p := g.plan(g.nodes[cur].svc, g.nodes[cur].op)
+		g.nodes[cur].parallel = p.parallel
+		if cur != root && g.r.IntN(5) == 0 {
+			continue // a cache hit: this execution makes no calls
+		}
+		for _, pc := range p.calls {
+			if spans >= g.opt.SpansPerTrace {
+				break
+			}
+			addCall(cur, pc)
+		}
+	}
+	for g.opt.Exact && spans < g.opt.SpansPerTrace {
+		// Every server made its calls and there is room left: give one of
+		// them more (downhill, so the call graph stays acyclic), so that
+		// traces have exactly the size asked for.
+		cur := servers[g.r.IntN(len(servers))]
+		svc := g.nodes[cur].svc
+		pc := planCall{db: true}
+		if svc < len(g.services)-1 && g.r.IntN(5) != 0 {
+			callee := svc + 1 + g.r.IntN(len(g.services)-1-svc)
+			pc = planCall{svc: callee, op: g.ops[callee][g.r.IntN(len(g.ops[callee]))]}
+		}
+		addCall(cur, pc)
 	}
 	g.time(root, g.opt.Start+int64(t)*g.opt.Interval)
 	tid := trace.TraceID{High: g.r.Uint64(), Low: g.r.Uint64()}

