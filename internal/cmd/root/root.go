@@ -3,7 +3,9 @@ package root
 
 import (
 	"github.com/spf13/cobra"
+	"github.com/tracesim/tracesim/internal/cmd/analyze"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
+	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
 
@@ -24,5 +26,7 @@ does to the latency and errors of every endpoint.`,
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
 	cmd.AddCommand(inspect.NewCmd(io))
+	cmd.AddCommand(analyze.NewCmd(io))
+	cmd.AddCommand(modelcmd.NewCmd(io))
 	return cmd
 }

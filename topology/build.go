@@ -1,0 +1,953 @@
+package topology
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracesim/tracesim/topology/dist"
+	"github.com/tracesim/tracesim/trace"
+)
+
+// BuildOptions tune Build.
+type BuildOptions struct {
+	// Workers sets the workers per instance of named services; services
+	// not named keep unlimited capacity (a pure delay). Traces alone do
+	// not say how many requests a service runs at once.
+	Workers map[string]int
+}
+
+// BuildReport says what Build found, for the user.
+type BuildReport struct {
+	Executions     int // spans modelled as executions of an operation
+	Operations     int
+	Shapes         int
+	Entries        int      // entry operations
+	Orphans        int      // executions whose caller is missing: modelled, not counted as entry traffic
+	RecursiveCalls int      // calls that closed a cycle, turned into local work
+	WorkFits       []string // family chosen per fitted work distribution, counted: "lognormal 12"
+	Notes          []string
+}
+
+// Build turns assembled traces into a model, following DESIGN.md's
+// modelling rules:
+//
+//   - An execution is a server or consumer span, or a root span of any
+//     kind. Its operation is "service/name".
+//   - Its calls are its client/producer children (target: the server
+//     span below each, or the uninstrumented peer the client names) and
+//     server spans directly below it; internal spans are flattened into
+//     the execution that contains them.
+//   - The execution's time line is cut into stages: calls whose
+//     intervals overlap form one stage (a parallel group, or a pool with
+//     the largest concurrency seen when fewer ran at once than the group
+//     holds); the gaps are local work. Consecutive single calls to the
+//     same target become one call with repeat N, or a retry policy when
+//     the earlier attempts failed.
+//   - Executions with the same structure share a shape; each shape keeps
+//     its frequency and a fitted distribution per work step.
+//   - Client minus server duration is the edge's network overhead, fitted
+//     per (caller, callee) edge.
+//   - An operation's own error rate counts failures not explained by a
+//     failed call; a call that failed without failing its caller is
+//     optional.
+//   - Entry operations are those at non-orphan roots; their rate is the
+//     number of roots over the time the roots span, divided by the
+//     sampling rate when traces report one.
+//   - A call that would make an operation reach itself (recursion) cannot
+//     be simulated as a call graph; its time becomes local work of the
+//     caller, and the report counts it.
+//
+// Recorded durations already contain whatever queueing the system had when
+// it was traced; Build does not try to remove it. Capacity is unknown
+// unless given in opt.Workers; the evidence traces give (the most
+// executions seen at once per instance) is recorded in the model.
+func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *BuildReport, error) {
+	b := &builder{
+		ops:      map[string]*opAcc{},
+		edges:    map[string][]float64{},
+		services: map[string]*svcAcc{},
+		report:   &BuildReport{},
+	}
+	var firstRoot, lastRoot int64
+	roots := 0
+	for ti := range res.Traces {
+		if ti%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		t := &res.Traces[ti]
+		for i := range t.Spans {
+			s := &t.Spans[i]
+			isRoot := t.Parent[i] < 0
+			if !isRoot && s.Kind != trace.KindServer && s.Kind != trace.KindConsumer {
+				continue
+			}
+			if s.Has(trace.FlagNoDuration) || s.Has(trace.FlagNoStart) {
+				continue // untimed: nothing to learn from it
+			}
+			entry := isRoot && !s.Has(trace.FlagOrphan)
+			if isRoot && s.Has(trace.FlagOrphan) {
+				b.report.Orphans++
+			}
+			if entry {
+				if roots == 0 || s.Start < firstRoot {
+					firstRoot = s.Start
+				}
+				if roots == 0 || s.Start > lastRoot {
+					lastRoot = s.Start
+				}
+				roots++
+			}
+			b.execution(t, int32(i), entry)
+		}
+	}
+	if len(b.ops) == 0 {
+		return nil, nil, fmt.Errorf("no timed server or root spans to build a model from")
+	}
+	window := 0.0
+	if roots > 1 {
+		// Extend the first-to-last span by one mean gap: n arrivals
+		// cover n gaps, not n-1.
+		window = float64(lastRoot-firstRoot) / 1e9 * float64(roots) / float64(roots-1)
+	}
+	m, err := b.finish(window, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, b.report, nil
+}
+
+type svcAcc struct {
+	instances map[string]bool
+	peer      bool
+	// intervals per instance, for the most executions seen at once.
+	spans map[string][][2]int64
+}
+
+type opAcc struct {
+	execs, ownErrors int
+	roots            int
+	rateSum          float64 // sum of 1/SampleRate over roots (1 when unknown)
+	shapes           map[string]*shapeAcc
+	peerWork         []float64 // for peer operations: client-side durations
+}
+
+type stepKind uint8
+
+const (
+	stepWork stepKind = iota
+	stepCall
+	stepParallel
+	stepPool
+)
+
+type callTmpl struct {
+	target  string
+	repeat  int
+	retries int
+	async   bool
+}
+
+type stepTmpl struct {
+	kind  stepKind
+	calls []callTmpl
+	size  int // pool size
+}
+
+// callAcc gathers what is seen of one call position across executions.
+type callAcc struct {
+	tolerated  bool      // it failed and the caller did not
+	backoff    []float64 // gaps before retries
+	maxRetries int
+	duration   []float64 // client-side durations, for when the call must become work
+}
+
+type shapeAcc struct {
+	sig   string
+	count int
+	steps []stepTmpl
+	work  [][]float64  // per step index (work steps only)
+	calls [][]*callAcc // per step index, per member
+}
+
+type builder struct {
+	ops      map[string]*opAcc
+	edges    map[string][]float64 // "caller\x00callee" -> network samples
+	services map[string]*svcAcc
+	report   *BuildReport
+	// scratch
+	events []event
+	stack  []frame
+	sb     strings.Builder
+	accOf  map[*Shape]*shapeAcc
+}
+
+type event struct {
+	start, end int64
+	target     string
+	async      bool
+	failed     bool
+	net        float64 // client minus server, ns; <0 when no server half
+	dur        float64
+}
+
+type frame struct {
+	i     int32
+	async bool
+}
+
+func serviceName(s *trace.Span) string {
+	return strings.ReplaceAll(s.Service, "/", ".")
+}
+
+func opName(s *trace.Span) string {
+	name := s.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return serviceName(s) + "/" + name
+}
+
+func (b *builder) op(name string) *opAcc {
+	o := b.ops[name]
+	if o == nil {
+		o = &opAcc{shapes: map[string]*shapeAcc{}}
+		b.ops[name] = o
+	}
+	return o
+}
+
+func (b *builder) service(name string) *svcAcc {
+	s := b.services[name]
+	if s == nil {
+		s = &svcAcc{instances: map[string]bool{}, spans: map[string][][2]int64{}}
+		b.services[name] = s
+	}
+	return s
+}
+
+// execution models span i of t as one execution of its operation.
+func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
+	s := &t.Spans[i]
+	name := opName(s)
+	o := b.op(name)
+	o.execs++
+	b.report.Executions++
+	if entry {
+		o.roots++
+		if s.SampleRate > 0 && s.SampleRate <= 1 {
+			o.rateSum += 1 / float64(s.SampleRate)
+		} else {
+			o.rateSum++
+		}
+	}
+	svc := b.service(serviceName(s))
+	svc.instances[s.Instance] = true
+	svc.spans[s.Instance] = append(svc.spans[s.Instance], [2]int64{s.Start, s.End()})
+
+	b.collectCalls(t, i, name)
+	anyFailed := false
+	for _, e := range b.events {
+		if e.failed && !e.async {
+			anyFailed = true
+		}
+	}
+	if s.Has(trace.FlagError) && !anyFailed {
+		o.ownErrors++
+	}
+	b.shape(o, s, s.Has(trace.FlagError))
+}
+
+// collectCalls fills b.events with the calls execution i makes.
+func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
+	b.events = b.events[:0]
+	b.stack = b.stack[:0]
+	for _, c := range t.Children(i) {
+		b.stack = append(b.stack, frame{c, false})
+	}
+	for len(b.stack) > 0 {
+		f := b.stack[len(b.stack)-1]
+		b.stack = b.stack[:len(b.stack)-1]
+		c := &t.Spans[f.i]
+		if c.Has(trace.FlagNoDuration) || c.Has(trace.FlagNoStart) {
+			continue
+		}
+		async := f.async || c.Has(trace.FlagAsync)
+		switch c.Kind {
+		case trace.KindClient, trace.KindProducer:
+			servers := 0
+			for _, g := range t.Children(f.i) {
+				sv := &t.Spans[g]
+				if (sv.Kind != trace.KindServer && sv.Kind != trace.KindConsumer) || sv.Has(trace.FlagNoDuration) {
+					continue
+				}
+				servers++
+				ev := event{start: c.Start, end: c.End(), target: opName(sv),
+					async:  async || sv.Has(trace.FlagAsync) || c.Kind == trace.KindProducer,
+					failed: c.Has(trace.FlagError) || sv.Has(trace.FlagError), dur: float64(c.Duration)}
+				ev.net = math.Max(0, float64(c.Duration-sv.Duration))
+				if ev.async {
+					ev.net = -1 // the callee's time is not a round trip of the caller
+				}
+				b.events = append(b.events, ev)
+				b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target], ev.net)
+			}
+			if servers == 0 {
+				// An uninstrumented peer: the client span is all we know
+				// of it, so it becomes the peer operation's work.
+				peer := strings.ReplaceAll(c.Peer, "/", ".")
+				if peer == "" {
+					peer = "unknown-peer"
+				}
+				name := c.Name
+				if name == "" {
+					name = "(unnamed)"
+				}
+				target := peer + "/" + name
+				po := b.op(target)
+				po.peerWork = append(po.peerWork, float64(c.Duration))
+				b.service(peer).peer = true
+				b.events = append(b.events, event{start: c.Start, end: c.End(), target: target, async: async,
+					failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+			}
+		case trace.KindServer, trace.KindConsumer:
+			// Called without a client span: a call with no measured
+			// network overhead.
+			b.events = append(b.events, event{start: c.Start, end: c.End(), target: opName(c),
+				async: async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+		default:
+			// Internal spans are part of this execution: their children
+			// are its calls, their own time its work.
+			for _, g := range t.Children(f.i) {
+				b.stack = append(b.stack, frame{g, async})
+			}
+		}
+	}
+}
+
+// shape cuts the execution's time line into steps and records it under
+// its shape's signature.
+func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
+	start, end := s.Start, s.End()
+	var sync, async []event
+	for _, e := range b.events {
+		e.start = min(max(e.start, start), end)
+		e.end = min(max(e.end, e.start), end)
+		if e.async {
+			async = append(async, e)
+		} else {
+			sync = append(sync, e)
+		}
+	}
+	byTime := func(x, y event) int {
+		if c := cmp.Compare(x.start, y.start); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.end, y.end); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.target, y.target)
+	}
+	slices.SortFunc(sync, byTime)
+	slices.SortFunc(async, byTime)
+
+	// Stages: maximal runs of calls whose intervals overlap.
+	type stage struct {
+		ev         []event
+		start, end int64
+	}
+	var stages []stage
+	for _, e := range sync {
+		if n := len(stages); n > 0 && e.start < stages[n-1].end {
+			st := &stages[n-1]
+			st.ev = append(st.ev, e)
+			st.end = max(st.end, e.end)
+			continue
+		}
+		stages = append(stages, stage{ev: []event{e}, start: e.start, end: e.end})
+	}
+
+	var steps []stepTmpl
+	var work []float64 // per step, -1 for non-work
+	type member struct {
+		tolerated bool
+		backoff   []float64
+		retries   int
+		dur       float64
+	}
+	var members [][]member
+	addWork := func(d int64) {
+		steps = append(steps, stepTmpl{kind: stepWork})
+		work = append(work, float64(max(d, 0)))
+		members = append(members, nil)
+	}
+	cursor := start
+	ai := 0
+	for si := 0; si < len(stages); si++ {
+		st := stages[si]
+		addWork(st.start - cursor)
+		// Fire-and-forget calls issued before this stage.
+		for ai < len(async) && async[ai].start <= st.start {
+			e := async[ai]
+			steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: 1, async: true}}})
+			work = append(work, -1)
+			members = append(members, []member{{dur: e.dur}})
+			ai++
+		}
+		if len(st.ev) == 1 {
+			// Merge the following single-call stages to the same target:
+			// a loop (repeat) or retries after failures.
+			e := st.ev[0]
+			m := member{dur: e.dur, tolerated: e.failed && !failed}
+			repeat, retries := 1, 0
+			extraWork := int64(0)
+			endAt := st.end
+			for si+1 < len(stages) && len(stages[si+1].ev) == 1 && stages[si+1].ev[0].target == e.target &&
+				(ai >= len(async) || async[ai].start > stages[si+1].start) {
+				next := stages[si+1]
+				gap := next.start - endAt
+				if stages[si].ev[0].failed && retries == repeat-1 {
+					retries++
+					m.backoff = append(m.backoff, float64(max(gap, 0)))
+					m.tolerated = next.ev[0].failed && !failed
+				} else {
+					repeat++
+					extraWork += max(gap, 0)
+				}
+				m.dur += next.ev[0].dur
+				endAt = next.end
+				si++
+			}
+			if retries > 0 && repeat > 1 {
+				// Both retries and a loop: keep it as a loop; the failed
+				// attempts count as iterations.
+				repeat += retries
+				retries = 0
+				m.backoff = nil
+			}
+			m.retries = retries
+			steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: repeat, retries: retries}}})
+			work = append(work, -1)
+			members = append(members, []member{m})
+			cursor = endAt
+			if extraWork > 0 {
+				// Time between loop iterations is the caller's work.
+				addWork(extraWork)
+			}
+			continue
+		}
+		// Several overlapping calls: parallel, or a pool when fewer ran
+		// at once than the group holds.
+		k := maxConcurrent(st.ev)
+		st.ev = slices.Clone(st.ev)
+		slices.SortFunc(st.ev, func(x, y event) int { return cmp.Compare(x.target, y.target) })
+		var tmpl stepTmpl
+		var ms []member
+		if k >= len(st.ev) {
+			tmpl.kind = stepParallel
+			for _, e := range st.ev {
+				tmpl.calls = append(tmpl.calls, callTmpl{target: e.target, repeat: 1})
+				ms = append(ms, member{dur: e.dur, tolerated: e.failed && !failed})
+			}
+		} else {
+			tmpl.kind, tmpl.size = stepPool, k
+			for _, e := range st.ev {
+				if n := len(tmpl.calls); n > 0 && tmpl.calls[n-1].target == e.target {
+					tmpl.calls[n-1].repeat++
+					ms[n-1].dur += e.dur
+					ms[n-1].tolerated = ms[n-1].tolerated || (e.failed && !failed)
+					continue
+				}
+				tmpl.calls = append(tmpl.calls, callTmpl{target: e.target, repeat: 1})
+				ms = append(ms, member{dur: e.dur, tolerated: e.failed && !failed})
+			}
+		}
+		steps = append(steps, tmpl)
+		work = append(work, -1)
+		members = append(members, ms)
+		cursor = st.end
+	}
+	addWork(end - cursor)
+	for ; ai < len(async); ai++ {
+		e := async[ai]
+		steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: 1, async: true}}})
+		work = append(work, -1)
+		members = append(members, []member{{dur: e.dur}})
+	}
+
+	sig := b.signature(steps)
+	sh := o.shapes[sig]
+	if sh == nil {
+		sh = &shapeAcc{sig: sig, steps: steps, work: make([][]float64, len(steps)), calls: make([][]*callAcc, len(steps))}
+		for i := range steps {
+			for range steps[i].calls {
+				sh.calls[i] = append(sh.calls[i], &callAcc{})
+			}
+		}
+		o.shapes[sig] = sh
+	}
+	sh.count++
+	for i := range steps {
+		if steps[i].kind == stepWork {
+			sh.work[i] = append(sh.work[i], work[i])
+			continue
+		}
+		for j, m := range members[i] {
+			ca := sh.calls[i][j]
+			ca.tolerated = ca.tolerated || m.tolerated
+			ca.backoff = append(ca.backoff, m.backoff...)
+			ca.maxRetries = max(ca.maxRetries, m.retries)
+			ca.duration = append(ca.duration, m.dur)
+		}
+	}
+}
+
+// signature names a shape's structure. Retry counts are not part of it: an
+// execution that needed one retry has the same shape as one that needed
+// none, with the policy recording the most seen.
+func (b *builder) signature(steps []stepTmpl) string {
+	sb := &b.sb
+	sb.Reset()
+	for _, st := range steps {
+		switch st.kind {
+		case stepWork:
+			sb.WriteString("W|")
+			continue
+		case stepCall:
+			sb.WriteString("C:")
+		case stepParallel:
+			sb.WriteString("P:")
+		case stepPool:
+			sb.WriteString("L")
+			sb.WriteString(strconv.Itoa(st.size))
+			sb.WriteString(":")
+		}
+		for _, c := range st.calls {
+			if c.async {
+				sb.WriteString("~")
+			}
+			if c.retries > 0 {
+				sb.WriteString("r")
+			}
+			sb.WriteString(c.target)
+			sb.WriteString("*")
+			sb.WriteString(strconv.Itoa(c.repeat))
+			sb.WriteString(",")
+		}
+		sb.WriteString("|")
+	}
+	return sb.String()
+}
+
+// maxConcurrent returns the most intervals of ev open at one time; an
+// interval ending when another starts does not overlap it.
+func maxConcurrent(ev []event) int {
+	type point struct {
+		t int64
+		d int
+	}
+	pts := make([]point, 0, 2*len(ev))
+	for _, e := range ev {
+		pts = append(pts, point{e.start, 1}, point{e.end, -1})
+	}
+	slices.SortFunc(pts, func(x, y point) int {
+		if c := cmp.Compare(x.t, y.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.d, y.d) // ends before starts
+	})
+	cur, best := 0, 0
+	for _, p := range pts {
+		cur += p.d
+		best = max(best, cur)
+	}
+	return best
+}
+
+// negligible is the mean below which a work step or a network overhead is
+// left out of the model: below the microsecond resolution of Zipkin and
+// Jaeger timestamps it is noise.
+const negligible = 1000.0 // ns
+
+func meanOf(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
+	m := &Model{Version: Version, Services: map[string]*Service{}, Operations: map[string]*Operation{}}
+	b.accOf = map[*Shape]*shapeAcc{}
+	fits := map[string]int{}
+	fit := func(x []float64) (dist.Dist, *dist.Fit) {
+		d, f := dist.FitBest(x)
+		fits[d.Family()]++
+		return d, &f
+	}
+	netFits := map[string]dist.Dist{}
+	netFitInfo := map[string]*dist.Fit{}
+	edgeKeys := make([]string, 0, len(b.edges))
+	for k := range b.edges {
+		edgeKeys = append(edgeKeys, k)
+	}
+	slices.Sort(edgeKeys)
+	for _, k := range edgeKeys {
+		var x []float64
+		for _, v := range b.edges[k] {
+			if v >= 0 {
+				x = append(x, v)
+			}
+		}
+		if len(x) == 0 || meanOf(x) < negligible {
+			continue
+		}
+		d, f := dist.FitBest(x)
+		netFits[k], netFitInfo[k] = d, &f
+	}
+
+	names := make([]string, 0, len(b.services))
+	for n := range b.services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		sa := b.services[n]
+		svc := &Service{Instances: max(1, len(sa.instances)), Peer: sa.peer}
+		if w, ok := opt.Workers[n]; ok {
+			svc.Workers = w
+		}
+		if !sa.peer {
+			mc := 0
+			for _, iv := range sa.spans {
+				mc = max(mc, maxOverlap(iv))
+			}
+			if mc > 0 {
+				svc.Evidence = &CapacityEvidence{MaxConcurrent: mc, Suggested: mc,
+					Note: "most executions seen at once on one instance; workers can be no fewer"}
+			}
+		}
+		m.Services[n] = svc
+	}
+	for n := range opt.Workers {
+		if _, ok := m.Services[n]; !ok {
+			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, closestOf(n, names))
+		}
+	}
+
+	opNames := make([]string, 0, len(b.ops))
+	for n := range b.ops {
+		opNames = append(opNames, n)
+	}
+	slices.Sort(opNames)
+	for _, n := range opNames {
+		o := b.ops[n]
+		op := &Operation{}
+		if o.execs > 0 {
+			op.ErrorRate = roundDigits(float64(o.ownErrors)/float64(o.execs), 6)
+		}
+		if o.roots > 0 {
+			op.Entry = &Entry{}
+			if window > 0 {
+				op.Entry.Rate = roundSignificant(o.rateSum/window, 4)
+			}
+			b.report.Entries++
+		}
+		if len(o.shapes) == 0 && len(o.peerWork) > 0 {
+			d, f := fit(o.peerWork)
+			op.Shapes = []*Shape{{Weight: 1, Count: len(o.peerWork), Steps: []*Step{{Work: d, WorkFit: f}}}}
+			m.Operations[n] = op
+			continue
+		}
+		shapes := make([]*shapeAcc, 0, len(o.shapes))
+		for _, sh := range o.shapes {
+			shapes = append(shapes, sh)
+		}
+		slices.SortFunc(shapes, func(x, y *shapeAcc) int {
+			if c := cmp.Compare(y.count, x.count); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.sig, y.sig)
+		})
+		total := 0
+		for _, sh := range shapes {
+			total += sh.count
+		}
+		for _, sh := range shapes {
+			shape := &Shape{Weight: roundDigits(float64(sh.count)/float64(total), 4), Count: sh.count}
+			b.accOf[shape] = sh
+			for i, st := range sh.steps {
+				if st.kind == stepWork {
+					if meanOf(sh.work[i]) < negligible {
+						continue
+					}
+					d, f := fit(sh.work[i])
+					shape.Steps = append(shape.Steps, &Step{Work: d, WorkFit: f})
+					continue
+				}
+				var calls []*Call
+				for j, ct := range st.calls {
+					ca := sh.calls[i][j]
+					c := &Call{Target: ct.target, Async: ct.async, Optional: ca.tolerated}
+					if ct.repeat > 1 {
+						c.Repeat = ct.repeat
+					}
+					if ca.maxRetries > 0 {
+						c.Retries = &Retry{Max: ca.maxRetries, Backoff: time.Duration(roundSignificant(meanOf(ca.backoff), 3))}
+					}
+					key := n + "\x00" + ct.target
+					if d, ok := netFits[key]; ok && !ct.async {
+						c.Network, c.NetworkFit = d, netFitInfo[key]
+					}
+					calls = append(calls, c)
+				}
+				switch st.kind {
+				case stepCall:
+					shape.Steps = append(shape.Steps, &Step{Call: calls[0]})
+				case stepParallel:
+					shape.Steps = append(shape.Steps, &Step{Parallel: calls})
+				case stepPool:
+					shape.Steps = append(shape.Steps, &Step{Pool: &Pool{Size: st.size, Calls: calls}})
+				}
+			}
+			op.Shapes = append(op.Shapes, shape)
+		}
+		fixWeights(op.Shapes)
+		m.Operations[n] = op
+	}
+	b.breakRecursion(m, fit)
+	// An operation can be left without a step (all its work negligible and
+	// no calls): give it an explicit zero so the model stays valid.
+	for _, op := range m.Operations {
+		for _, sh := range op.Shapes {
+			if len(sh.Steps) == 0 {
+				z, _ := dist.NewConstant(0)
+				sh.Steps = []*Step{{Work: z}}
+			}
+		}
+	}
+	b.report.Operations = len(m.Operations)
+	for _, op := range m.Operations {
+		b.report.Shapes += len(op.Shapes)
+	}
+	fams := make([]string, 0, len(fits))
+	for f := range fits {
+		fams = append(fams, f)
+	}
+	slices.Sort(fams)
+	for _, f := range fams {
+		b.report.WorkFits = append(b.report.WorkFits, fmt.Sprintf("%s %d", f, fits[f]))
+	}
+	return m, nil
+}
+
+// fixWeights makes rounded weights sum to exactly 1 by adjusting the
+// largest.
+func fixWeights(shapes []*Shape) {
+	if len(shapes) == 0 {
+		return
+	}
+	sum := 0.0
+	for _, s := range shapes[1:] {
+		sum += s.Weight
+	}
+	shapes[0].Weight = roundDigits(1-sum, 4)
+}
+
+// breakRecursion finds calls that close a cycle in the operation graph and
+// turns each into local work of the caller with the call's recorded
+// duration: the simulator runs call graphs, which cannot recurse without
+// bound.
+func (b *builder) breakRecursion(m *Model, fit func([]float64) (dist.Dist, *dist.Fit)) {
+	names := make([]string, 0, len(m.Operations))
+	for n := range m.Operations {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	back := map[edge]bool{}
+	for _, root := range names {
+		if color[root] != white {
+			continue
+		}
+		type item struct {
+			op   string
+			next []string
+		}
+		stack := []item{{root, callees(m.Operations[root])}}
+		color[root] = grey
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if len(top.next) == 0 {
+				color[top.op] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			nx := top.next[0]
+			top.next = top.next[1:]
+			switch color[nx] {
+			case grey:
+				back[edge{top.op, nx}] = true
+			case white:
+				color[nx] = grey
+				stack = append(stack, item{nx, callees(m.Operations[nx])})
+			}
+		}
+	}
+	if len(back) == 0 {
+		return
+	}
+	for _, n := range names {
+		op := m.Operations[n]
+		for _, sh := range op.Shapes {
+			shAcc := b.accOf[sh]
+			for _, st := range sh.Steps {
+				if st.Call != nil && back[edge{n, st.Call.Target}] {
+					samples := []float64{float64(1000)}
+					if shAcc != nil {
+						if ca := findCall(shAcc, st.Call.Target); ca != nil && len(ca.duration) > 0 {
+							samples = ca.duration
+						}
+					}
+					d, f := fit(samples)
+					b.report.RecursiveCalls++
+					b.report.Notes = append(b.report.Notes, fmt.Sprintf("%s calls %s, which leads back to it: the call is modelled as local work", n, st.Call.Target))
+					*st = Step{Work: d, WorkFit: f}
+					continue
+				}
+				if st.Parallel != nil {
+					st.Parallel = dropBack(st.Parallel, n, back, b.report)
+				}
+				if st.Pool != nil {
+					st.Pool.Calls = dropBack(st.Pool.Calls, n, back, b.report)
+				}
+			}
+			sh.Steps = slices.DeleteFunc(sh.Steps, func(st *Step) bool {
+				return (st.Parallel != nil && len(st.Parallel) == 0) || (st.Pool != nil && len(st.Pool.Calls) == 0)
+			})
+		}
+	}
+}
+
+// edge is a call from one operation to another.
+type edge struct{ from, to string }
+
+func dropBack(calls []*Call, from string, back map[edge]bool, r *BuildReport) []*Call {
+	return slices.DeleteFunc(calls, func(c *Call) bool {
+		if back[edge{from, c.Target}] {
+			r.RecursiveCalls++
+			r.Notes = append(r.Notes, fmt.Sprintf("%s calls %s concurrently, which leads back to it: the call is left out", from, c.Target))
+			return true
+		}
+		return false
+	})
+}
+
+func findCall(s *shapeAcc, target string) *callAcc {
+	for i, st := range s.steps {
+		for j, c := range st.calls {
+			if c.target == target {
+				return s.calls[i][j]
+			}
+		}
+	}
+	return nil
+}
+
+// callees lists the operations op calls, sorted, without duplicates.
+func callees(op *Operation) []string {
+	var out []string
+	for _, sh := range op.Shapes {
+		for _, st := range sh.Steps {
+			if st.Call != nil {
+				out = append(out, st.Call.Target)
+			}
+			for _, c := range st.Parallel {
+				out = append(out, c.Target)
+			}
+			if st.Pool != nil {
+				for _, c := range st.Pool.Calls {
+					out = append(out, c.Target)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// maxOverlap returns the most intervals open at once.
+func maxOverlap(iv [][2]int64) int {
+	ev := make([]event, len(iv))
+	for i, v := range iv {
+		ev[i] = event{start: v[0], end: v[1]}
+	}
+	return maxConcurrent(ev)
+}
+
+func roundDigits(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+// roundSignificant rounds to n significant digits, so that a value written to the
+// model file reads back unchanged.
+func roundSignificant(x float64, n int) float64 {
+	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	d := math.Ceil(math.Log10(math.Abs(x)))
+	p := math.Pow(10, float64(n)-d)
+	return math.Round(x*p) / p
+}
+
+// closestOf returns ` (did you mean "x"?)` for the name closest to s, or "".
+func closestOf(s string, names []string) string {
+	best, bestD := "", -1
+	for _, n := range names {
+		d := editDist(s, n)
+		if bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if bestD < 0 || bestD > max(2, len(s)/3) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDist(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
