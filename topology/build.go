@@ -533,9 +533,6 @@ func (b *builder) signature(steps []stepTmpl) string {
 			if c.async {
 				sb.WriteString("~")
 			}
-			if c.retries > 0 {
-				sb.WriteString("r")
-			}
 			sb.WriteString(c.target)
 			sb.WriteString("*")
 			sb.WriteString(strconv.Itoa(c.repeat))
@@ -624,7 +621,9 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 	slices.Sort(names)
 	for _, n := range names {
 		sa := b.services[n]
-		svc := &Service{Instances: max(1, len(sa.instances)), Peer: sa.peer}
+		// A service that reports spans of its own is not a peer, even if
+		// some callers reached it without the server side being traced.
+		svc := &Service{Instances: max(1, len(sa.instances)), Peer: sa.peer && len(sa.spans) == 0}
 		if w, ok := opt.Workers[n]; ok {
 			svc.Workers = w
 		}
@@ -634,8 +633,8 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 				mc = max(mc, maxOverlap(iv))
 			}
 			if mc > 0 {
-				svc.Evidence = &CapacityEvidence{MaxConcurrent: mc, Suggested: mc,
-					Note: "most executions seen at once on one instance; workers can be no fewer"}
+				// Workers can be no fewer than the executions seen at once.
+				svc.Evidence = &CapacityEvidence{MaxConcurrent: mc, Suggested: mc}
 			}
 		}
 		m.Services[n] = svc
@@ -737,6 +736,8 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 			}
 		}
 	}
+	slices.Sort(b.report.Notes)
+	b.report.Notes = slices.Compact(b.report.Notes)
 	b.report.Operations = len(m.Operations)
 	for _, op := range m.Operations {
 		b.report.Shapes += len(op.Shapes)
