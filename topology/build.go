@@ -679,12 +679,23 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 			}
 			return cmp.Compare(x.sig, y.sig)
 		})
-		total := 0
-		for _, sh := range shapes {
-			total += sh.count
+		if len(shapes) > MaxShapes {
+			left, execs := 0, 0
+			for _, sh := range shapes[MaxShapes:] {
+				left++
+				execs += sh.count
+			}
+			b.report.Notes = append(b.report.Notes, fmt.Sprintf("%s: %d rare shapes (%d executions, %.2f%%) left out; the %d most frequent are kept",
+				n, left, execs, 100*float64(execs)/float64(o.execs), MaxShapes))
+			shapes = shapes[:MaxShapes]
 		}
-		for _, sh := range shapes {
-			shape := &Shape{Weight: roundDigits(float64(sh.count)/float64(total), 4), Count: sh.count}
+		counts := make([]int, len(shapes))
+		for i, sh := range shapes {
+			counts[i] = sh.count
+		}
+		weights := weightsOf(counts)
+		for si, sh := range shapes {
+			shape := &Shape{Weight: weights[si], Count: sh.count}
 			b.accOf[shape] = sh
 			for i, st := range sh.steps {
 				if st.kind == stepWork {
@@ -722,7 +733,6 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 			}
 			op.Shapes = append(op.Shapes, shape)
 		}
-		fixWeights(op.Shapes)
 		m.Operations[n] = op
 	}
 	b.breakRecursion(m, fit)
@@ -753,17 +763,47 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 	return m, nil
 }
 
-// fixWeights makes rounded weights sum to exactly 1 by adjusting the
-// largest.
-func fixWeights(shapes []*Shape) {
-	if len(shapes) == 0 {
-		return
+// MaxShapes is the most shapes Build keeps per operation. Real operations
+// have a handful; thousands mean the structure is noise (random fan-out),
+// and a model of thousands of one-off shapes predicts nothing better than
+// its most frequent ones.
+const MaxShapes = 32
+
+// weightsOf turns counts into weights with 4 decimals that sum to exactly
+// 1, by the largest-remainder method: rounding each on its own can sum to
+// more or less than 1 when there are many shapes.
+func weightsOf(counts []int) []float64 {
+	const units = 10000
+	total := 0
+	for _, c := range counts {
+		total += c
 	}
-	sum := 0.0
-	for _, s := range shapes[1:] {
-		sum += s.Weight
+	w := make([]float64, len(counts))
+	if total == 0 {
+		return w
 	}
-	shapes[0].Weight = roundDigits(1-sum, 4)
+	type rem struct {
+		i    int
+		frac float64
+	}
+	rems := make([]rem, len(counts))
+	given := 0
+	floor := make([]int, len(counts))
+	for i, c := range counts {
+		exact := float64(c) * units / float64(total)
+		floor[i] = int(exact)
+		given += floor[i]
+		rems[i] = rem{i, exact - float64(floor[i])}
+	}
+	slices.SortStableFunc(rems, func(x, y rem) int { return cmp.Compare(y.frac, x.frac) })
+	for k := 0; given < units; k++ {
+		floor[rems[k%len(rems)].i]++
+		given++
+	}
+	for i := range w {
+		w[i] = float64(floor[i]) / units
+	}
+	return w
 }
 
 // breakRecursion finds calls that close a cycle in the operation graph and

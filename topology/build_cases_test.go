@@ -187,3 +187,38 @@ func TestBuildPeer(t *testing.T) {
 		t.Fatalf("peer operation %+v, want 2 ms of work", op)
 	}
 }
+
+func TestWeightsOf(t *testing.T) {
+	cases := []struct {
+		counts []int
+		want   []float64
+	}{
+		{[]int{8, 2}, []float64{0.8, 0.2}},
+		{[]int{1, 1, 1}, []float64{0.3334, 0.3333, 0.3333}},
+		{[]int{2, 1}, []float64{0.6667, 0.3333}},
+	}
+	for _, c := range cases {
+		got := weightsOf(c.counts)
+		for i := range got {
+			if math.Abs(got[i]-c.want[i]) > 1e-12 {
+				t.Errorf("weightsOf(%v) = %v, want %v", c.counts, got, c.want)
+				break
+			}
+		}
+	}
+	// Many small shapes: the sum stays exactly 1, nothing is negative.
+	counts := make([]int, 5000)
+	for i := range counts {
+		counts[i] = 1 + i%3
+	}
+	sum := 0.0
+	for _, w := range weightsOf(counts) {
+		if w < 0 {
+			t.Fatal("negative weight")
+		}
+		sum += w
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("sum %v", sum)
+	}
+}
