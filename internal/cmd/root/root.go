@@ -6,6 +6,7 @@ import (
 	"github.com/tracesim/tracesim/internal/cmd/analyze"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
+	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
 
@@ -28,5 +29,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(inspect.NewCmd(io))
 	cmd.AddCommand(analyze.NewCmd(io))
 	cmd.AddCommand(modelcmd.NewCmd(io))
+	cmd.AddCommand(simulate.NewCmd(io))
 	return cmd
 }

@@ -1,0 +1,222 @@
+// Package simulate implements `tracesim simulate`: run a model in the
+// discrete-event simulator and report latency per endpoint with
+// confidence intervals.
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tracesim/tracesim/analysis"
+	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/sim"
+	"github.com/tracesim/tracesim/topology"
+)
+
+// Options are simulate's flags.
+type Options struct {
+	IO           *cmdutil.IO
+	Model        string
+	Rate         string // "200", "200/s", "12000/min"; "" = the model's entry rates
+	Constant     bool
+	Users        int
+	Think        time.Duration
+	Duration     time.Duration
+	Requests     int
+	Warmup       time.Duration
+	Seed         uint64
+	Replications int
+	Balance      string
+	JSON         bool
+	Operations   bool
+}
+
+// NewCmd returns the simulate command.
+func NewCmd(io *cmdutil.IO) *cobra.Command {
+	opts := &Options{IO: io}
+	cmd := &cobra.Command{
+		Use:   "simulate -m model.yaml [--rate R | --users N] [--duration D | --requests N]",
+		Short: "Run a model in the discrete-event simulator",
+		Long: `Simulate runs the model in virtual time: requests arrive at the entry
+operations (open loop: Poisson at the model's rates or --rate; closed loop:
+--users with --think time), execute their shapes, queue for workers and
+call other operations. It reports per endpoint the number of requests, the
+error rate and latency mean/p50/p90/p99/p99.9 with 95% confidence intervals
+from independent replications (each with its own seed).`,
+		Example: `  tracesim simulate -m model.yaml
+  tracesim simulate -m model.yaml --rate 200/s --duration 5m --replications 20 --json
+  tracesim simulate -m model.yaml --users 50 --think 100ms --requests 100000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return Run(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Model, "model", "m", "", "model file (from `tracesim model` or hand-written)")
+	f.StringVar(&opts.Rate, "rate", "", "total open-loop arrival rate, e.g. 200/s (default: the model's entry rates)")
+	f.BoolVar(&opts.Constant, "constant", false, "constant inter-arrival times instead of Poisson")
+	f.IntVar(&opts.Users, "users", 0, "closed loop: number of users (each waits for its response, then thinks)")
+	f.DurationVar(&opts.Think, "think", 0, "closed loop: think time between a user's requests")
+	f.DurationVar(&opts.Duration, "duration", time.Minute, "simulated time measured after the warm-up")
+	f.IntVar(&opts.Requests, "requests", 0, "stop after this many measured requests instead of --duration")
+	f.DurationVar(&opts.Warmup, "warmup", 0, "simulated time excluded from results (default: a tenth of --duration)")
+	f.Uint64Var(&opts.Seed, "seed", 1, "random seed; the same inputs and seed give identical output")
+	f.IntVar(&opts.Replications, "replications", 10, "independent runs, for confidence intervals")
+	f.StringVar(&opts.Balance, "balance", "round-robin", "instance choice: round-robin or least-loaded")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
+	f.BoolVar(&opts.Operations, "operations", false, "also report every operation, not only entry endpoints")
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
+}
+
+// ParseRate reads "200", "200/s", "12000/min" or "3/ms" as requests per
+// second.
+func ParseRate(s string) (float64, error) {
+	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return 0, fmt.Errorf("rate %q: expected a number of requests per second, like 200/s", s)
+	}
+	switch strings.TrimSpace(unit) {
+	case "", "s":
+	case "ms":
+		v *= 1000
+	case "min", "m":
+		v /= 60
+	case "h":
+		v /= 3600
+	default:
+		return 0, fmt.Errorf("rate %q: unknown unit %q (want /s, /min, /h or /ms)", s, unit)
+	}
+	if !(v > 0) || v > 1e9 {
+		return 0, fmt.Errorf("rate %q: must be a positive number of requests per second", s)
+	}
+	return v, nil
+}
+
+// Config checks the options and turns them into a simulation config.
+func (o *Options) Config(m *topology.Model) (sim.Config, error) {
+	cfg := sim.Config{Model: m, Seed: o.Seed, Duration: o.Duration, Requests: o.Requests, Warmup: o.Warmup, Balance: o.Balance}
+	if o.Replications < 1 {
+		return cfg, fmt.Errorf("--replications %d: need at least 1 (2 or more for confidence intervals)", o.Replications)
+	}
+	if o.Requests < 0 || o.Duration < 0 || o.Warmup < 0 || o.Users < 0 || o.Think < 0 {
+		return cfg, errors.New("--requests, --duration, --warmup, --users and --think cannot be negative")
+	}
+	if o.Requests > 0 {
+		cfg.Duration = 0
+	}
+	if o.Warmup == 0 && cfg.Duration > 0 {
+		cfg.Warmup = cfg.Duration / 10
+	}
+	if o.Balance != "round-robin" && o.Balance != "least-loaded" {
+		return cfg, fmt.Errorf("--balance %q: want round-robin or least-loaded", o.Balance)
+	}
+	if o.Rate != "" && o.Users > 0 {
+		return cfg, errors.New("--rate (open loop) and --users (closed loop) exclude each other")
+	}
+	if o.Rate != "" {
+		r, err := ParseRate(o.Rate)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Workload.Rate = r
+	}
+	cfg.Workload.Constant = o.Constant
+	cfg.Workload.Users, cfg.Workload.Think = o.Users, o.Think
+	entries := 0
+	for _, op := range m.Operations {
+		if op.Entry != nil {
+			entries++
+		}
+	}
+	if entries == 0 {
+		return cfg, fmt.Errorf("model %s has no entry operation (an operation with `entry: {rate: ...}`): nothing receives traffic", o.Model)
+	}
+	return cfg, nil
+}
+
+// Run executes simulate.
+func Run(ctx context.Context, opts *Options) error {
+	m, err := topology.ReadFile(opts.Model)
+	if err != nil {
+		return err
+	}
+	cfg, err := opts.Config(m)
+	if err != nil {
+		return err
+	}
+	results, err := sim.Replicate(ctx, cfg, opts.Replications)
+	if err != nil {
+		return fmt.Errorf("simulating %s: %w", opts.Model, err)
+	}
+	s := analysis.SummarizeSim(results, opts.Seed)
+	if !opts.Operations {
+		s.Operations = nil
+	}
+	for _, w := range s.Warnings {
+		opts.IO.Warnf("%s", w)
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, s)
+	}
+	return printTable(opts, s)
+}
+
+func printTable(opts *Options, s *analysis.SimSummary) error {
+	out := opts.IO.Out
+	fmt.Fprintf(out, "%d replications, seed %d, %d events\n\n", s.Replications, s.Seed, s.Events)
+	table := func(title string, rows []analysis.SimEndpoint) error {
+		tw := cmdutil.Table(out)
+		fmt.Fprintf(tw, "%s\tREQUESTS\tERR%%\tMEAN ms\tP50 ms\tP90 ms\tP99 ms\tP99.9 ms\n", title)
+		for _, e := range rows {
+			l := e.Latency
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%s\t%s\t%s\t%.3f\n", e.Endpoint, e.Requests, 100*e.ErrorRate,
+				pm(l.Mean, e.CI95, func(c *analysis.SimCI) analysis.Interval { return c.Mean }),
+				pm(l.P50, e.CI95, func(c *analysis.SimCI) analysis.Interval { return c.P50 }),
+				pm(l.P90, e.CI95, func(c *analysis.SimCI) analysis.Interval { return c.P90 }),
+				pm(l.P99, e.CI95, func(c *analysis.SimCI) analysis.Interval { return c.P99 }), l.P999)
+		}
+		return tw.Flush()
+	}
+	if err := table("ENDPOINT", s.Endpoints); err != nil {
+		return err
+	}
+	if len(s.Operations) > 0 {
+		fmt.Fprintln(out)
+		if err := table("OPERATION", s.Operations); err != nil {
+			return err
+		}
+	}
+	var svcs []string
+	for svc, u := range s.Utilization {
+		if u > 0 {
+			svcs = append(svcs, svc)
+		}
+	}
+	slices.Sort(svcs)
+	if len(svcs) > 0 {
+		fmt.Fprintf(out, "\nutilization:")
+		for _, svc := range svcs {
+			fmt.Fprintf(out, " %s %.1f%%", svc, 100*s.Utilization[svc])
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintln(out, "\n± is the half-width of the 95% confidence interval over replications.")
+	return nil
+}
+
+// pm formats "x ± h" from the value and its interval.
+func pm(v float64, ci *analysis.SimCI, pick func(*analysis.SimCI) analysis.Interval) string {
+	if ci == nil {
+		return fmt.Sprintf("%.3f", v)
+	}
+	iv := pick(ci)
+	return fmt.Sprintf("%.3f ± %.3f", v, (iv[1]-iv[0])/2)
+}

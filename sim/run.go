@@ -1,0 +1,262 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/tracesim/tracesim/topology/dist"
+)
+
+// Run simulates one replication of cfg.
+//
+// Semantics worth knowing:
+//   - A worker is held for the whole execution, including the time spent
+//     waiting on calls (a thread per request).
+//   - Network overhead is sampled once per call attempt; half is spent
+//     before the callee starts and half after it responds.
+//   - An execution's own failure (ErrorRate) is drawn when it starts; it
+//     still runs its whole shape and answers with an error.
+//   - A failed non-optional call (after its retries) fails the caller at
+//     once: the caller stops at that step and answers with an error; its
+//     other calls of that step keep running, unobserved. A failed
+//     optional call is ignored.
+//   - A timeout counts from the start of the attempt (network included);
+//     the caller stops waiting and counts an error (retried if allowed);
+//     the callee keeps running and holding its worker.
+//   - Async calls are started and count as done at once.
+//   - Latency of an execution is queue wait + execution; of an endpoint,
+//     arrival → response. Failed requests are included in the latency
+//     histograms and counted in Errors.
+//   - Requests arriving before Warmup, and all executions they cause, are
+//     not measured. With Duration, no request starts after
+//     Warmup+Duration but those in flight finish; with Requests, the run
+//     stops at once when that many measured requests completed.
+//   - Closed loop: each user first thinks, then sends; think times are
+//     exponential with mean Think (constant if Workload.Constant).
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	g, warns, err := newEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.run(ctx); err != nil {
+		return nil, err
+	}
+	return g.result(cfg.Seed, warns), nil
+}
+
+func newEngine(cfg Config) (*engine, []string, error) {
+	w := cfg.Workload
+	switch {
+	case cfg.Model == nil:
+		return nil, nil, fmt.Errorf("sim: config has no model")
+	case cfg.Duration < 0 || cfg.Warmup < 0 || cfg.Requests < 0:
+		return nil, nil, fmt.Errorf("sim: negative duration, warm-up or request count")
+	case cfg.Duration == 0 && cfg.Requests == 0:
+		return nil, nil, fmt.Errorf("sim: set Duration or Requests: the run would never stop")
+	case w.Rate < 0 || math.IsNaN(w.Rate) || math.IsInf(w.Rate, 0):
+		return nil, nil, fmt.Errorf("sim: invalid workload rate %v", w.Rate)
+	case w.Users < 0 || w.Think < 0:
+		return nil, nil, fmt.Errorf("sim: negative users or think time")
+	case cfg.MaxEvents < 0:
+		return nil, nil, fmt.Errorf("sim: negative MaxEvents")
+	}
+	if cfg.Balance != "" && cfg.Balance != "round-robin" && cfg.Balance != "least-loaded" {
+		return nil, nil, fmt.Errorf("sim: unknown balance %q (want \"round-robin\" or \"least-loaded\")", cfg.Balance)
+	}
+	c, err := compile(cfg.Model, cfg.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	g := &engine{
+		c: c, leastLoaded: cfg.Balance == "least-loaded", constant: w.Constant,
+		warm: toNS(cfg.Warmup), end: math.MaxInt64, stopArrivals: math.MaxInt64,
+		target: int64(cfg.Requests), maxEvents: cfg.MaxEvents,
+	}
+	if g.maxEvents == 0 {
+		g.maxEvents = DefaultMaxEvents
+	}
+	if cfg.Duration > 0 {
+		g.end = g.warm + toNS(cfg.Duration)
+		g.stopArrivals = g.end
+	}
+	var modelRates []float64
+	sum := 0.0
+	for i := range c.ops {
+		if c.ops[i].entry >= 0 {
+			g.entryOp = append(g.entryOp, int32(i))
+			modelRates = append(modelRates, c.ops[i].rate)
+			sum += c.ops[i].rate
+		}
+	}
+	if len(g.entryOp) == 0 {
+		return nil, nil, fmt.Errorf("sim: model has no entry operations: nothing receives traffic")
+	}
+	// weights split a total (rate or users) over entries in proportion to
+	// their model rates, equally if the model has none.
+	weights := make([]float64, len(modelRates))
+	for i, r := range modelRates {
+		if sum > 0 {
+			weights[i] = r / sum
+		} else {
+			weights[i] = 1 / float64(len(modelRates))
+		}
+	}
+	g.rates = make([]float64, len(g.entryOp))
+	switch {
+	case w.Users > 0:
+		g.users = splitUsers(w.Users, weights)
+		if w.Think > 0 {
+			if w.Constant {
+				g.think, err = dist.NewConstant(float64(w.Think))
+			} else {
+				g.think, err = dist.NewExponential(float64(w.Think))
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("sim: think time: %w", err)
+			}
+		}
+	case w.Rate > 0:
+		for i := range g.rates {
+			g.rates[i] = w.Rate * weights[i]
+		}
+	case sum > 0:
+		copy(g.rates, modelRates)
+	default:
+		return nil, nil, fmt.Errorf("sim: no traffic: the model's entry rates are all 0 and the workload sets neither Rate nor Users")
+	}
+	g.svcs = make([]svcState, len(c.svcs))
+	for i := range g.svcs {
+		g.svcs[i].insts = make([]instance, c.svcs[i].instances)
+	}
+	g.opSt = make([]counter, len(c.ops))
+	g.epSt = make([]counter, len(g.entryOp))
+	for i, op := range g.entryOp {
+		name := c.ops[op].name
+		g.arrRng = append(g.arrRng, newRng(cfg.Seed, "arrival", name))
+		g.thinkRng = append(g.thinkRng, newRng(cfg.Seed, "think", name))
+		g.arrMean = append(g.arrMean, 1e9/g.rates[i])
+		if g.rates[i] > 0 {
+			g.h.push(g.interArrival(int32(i)), evArrival, int32(i), 0)
+		}
+	}
+	for u := range g.users {
+		g.h.push(g.thinkTime(int32(u)), evUser, int32(u), 0)
+	}
+	// Estimate the offered load; for a closed loop the rate of an entry
+	// is at most its users over (think + the entry's mean duration).
+	est := g.rates
+	if w.Users > 0 {
+		est = make([]float64, len(g.entryOp))
+		d := c.meanDurations()
+		for _, e := range g.users {
+			cycle := d[g.entryOp[e]] + float64(w.Think)
+			if cycle > 0 {
+				est[e] += 1e9 / cycle
+			}
+		}
+	}
+	return g, c.loadWarnings(est), nil
+}
+
+// splitUsers assigns users to entries in proportion to weights (largest
+// remainder), returning each user's entry.
+func splitUsers(n int, weights []float64) []int32 {
+	counts := make([]int, len(weights))
+	left := n
+	for i, w := range weights {
+		counts[i] = int(math.Floor(w * float64(n)))
+		left -= counts[i]
+	}
+	for ; left > 0; left-- {
+		best, bestRem := 0, -1.0
+		for i, w := range weights {
+			if rem := w*float64(n) - float64(counts[i]); rem > bestRem {
+				best, bestRem = i, rem
+			}
+		}
+		counts[best]++
+	}
+	users := make([]int32, 0, n)
+	for e, k := range counts {
+		for range k {
+			users = append(users, int32(e))
+		}
+	}
+	return users
+}
+
+func (g *engine) result(seed uint64, warns []string) *Result {
+	r := &Result{Seed: seed, Events: g.events, SimTime: time.Duration(g.now),
+		Utilization: make(map[string]float64, len(g.svcs)), Warnings: warns}
+	for i, op := range g.entryOp {
+		c := &g.epSt[i]
+		g.opSt[op].h.Merge(&c.h)
+		r.Endpoints = append(r.Endpoints, Stats{Name: g.c.ops[op].name, Requests: c.req, Errors: c.errs, Latency: &c.h})
+	}
+	for i := range g.opSt {
+		c := &g.opSt[i]
+		r.Operations = append(r.Operations, Stats{Name: g.c.ops[i].name, Requests: c.req, Errors: c.errs, Latency: &c.h})
+	}
+	end := min(g.end, g.now)
+	for i := range g.svcs {
+		s := &g.svcs[i]
+		sc := g.c.svcs[i]
+		// Executions still running (a Requests stop) are busy up to now.
+		area := s.area + s.busy*g.clip(g.now)
+		u := 0.0
+		if sc.workers > 0 && end > g.warm {
+			u = float64(area) / (float64(sc.workers) * float64(sc.instances) * float64(end-g.warm))
+		}
+		r.Utilization[sc.name] = u
+	}
+	return r
+}
+
+// Replicate runs k independent replications of cfg with seeds cfg.Seed,
+// cfg.Seed+1, …, on two goroutines; result i always has seed cfg.Seed+i,
+// so the output does not depend on scheduling.
+func Replicate(ctx context.Context, cfg Config, k int) ([]*Result, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("sim: replications %d, need ≥ 1", k)
+	}
+	out := make([]*Result, k)
+	errs := make([]error, k)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	const workers = 2
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < k; i += workers {
+				c := cfg
+				c.Seed = cfg.Seed + uint64(i)
+				out[i], errs[i] = Run(ctx, c)
+				if errs[i] != nil {
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Report the error that stopped the others, not a cancellation it
+	// caused; when every error is a cancellation, the caller's context
+	// was cancelled and the first one says so.
+	first := -1
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if first < 0 || (errors.Is(errs[first], context.Canceled) && !errors.Is(err, context.Canceled)) {
+			first = i
+		}
+	}
+	if first >= 0 {
+		return nil, fmt.Errorf("sim: replication %d (seed %d): %w", first, cfg.Seed+uint64(first), errs[first])
+	}
+	return out, nil
+}
