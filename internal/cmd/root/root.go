@@ -7,6 +7,7 @@ import (
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
 	"github.com/tracesim/tracesim/internal/cmd/simulate"
+	"github.com/tracesim/tracesim/internal/cmd/sweep"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
 
@@ -30,5 +31,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(analyze.NewCmd(io))
 	cmd.AddCommand(modelcmd.NewCmd(io))
 	cmd.AddCommand(simulate.NewCmd(io))
+	cmd.AddCommand(sweep.NewCmd(io))
 	return cmd
 }
