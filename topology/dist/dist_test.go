@@ -9,14 +9,6 @@ import (
 
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
 
-func mustDist(t testing.TB, d Dist, err error) Dist {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // families returns one of each family with a CDF, for the checks every
 // family must pass.
 func families(t testing.TB) map[string]interface {

@@ -863,7 +863,7 @@ func (d *decoder) span(raw []byte, rec int) {
 	case !ok:
 		d.skip(rec, "bad id", "traceID is "+valueText(f.traceID)+", expected a hex string")
 		return
-	case tb == nil || len(tb) == 0:
+	case len(tb) == 0:
 		if !d.st.idOK {
 			d.skip(rec, "bad id", "span has no traceID, expected a hex string")
 			return

@@ -375,7 +375,7 @@ func BenchmarkBareDecode(b *testing.B) {
 					b.Fatal(err)
 				}
 				if got != n {
-					b.Fatal(fmt.Sprintf("bare decode read %d spans, want %d", got, n))
+					b.Fatalf("bare decode read %d spans, want %d", got, n)
 				}
 			}
 			report(b, path, n)
