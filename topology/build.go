@@ -641,7 +641,7 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 	}
 	for n := range opt.Workers {
 		if _, ok := m.Services[n]; !ok {
-			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, closestOf(n, names))
+			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, suggest(n, names))
 		}
 	}
 
@@ -956,39 +956,4 @@ func roundSignificant(x float64, n int) float64 {
 	d := math.Ceil(math.Log10(math.Abs(x)))
 	p := math.Pow(10, float64(n)-d)
 	return math.Round(x*p) / p
-}
-
-// closestOf returns ` (did you mean "x"?)` for the name closest to s, or "".
-func closestOf(s string, names []string) string {
-	best, bestD := "", -1
-	for _, n := range names {
-		d := editDist(s, n)
-		if bestD < 0 || d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if bestD < 0 || bestD > max(2, len(s)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDist(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
