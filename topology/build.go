@@ -659,7 +659,7 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		if o.roots > 0 {
 			op.Entry = &Entry{}
 			if window > 0 {
-				op.Entry.Rate = roundSignificant(o.rateSum/window, 4)
+				op.Entry.Rate = dist.RoundSig(o.rateSum/window, 4)
 			}
 			b.report.Entries++
 		}
@@ -714,7 +714,7 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 						c.Repeat = ct.repeat
 					}
 					if ca.maxRetries > 0 {
-						c.Retries = &Retry{Max: ca.maxRetries, Backoff: time.Duration(roundSignificant(meanOf(ca.backoff), 3))}
+						c.Retries = &Retry{Max: ca.maxRetries, Backoff: time.Duration(dist.RoundSig(meanOf(ca.backoff), 3))}
 					}
 					key := n + "\x00" + ct.target
 					if d, ok := netFits[key]; ok && !ct.async {
@@ -947,13 +947,3 @@ func roundDigits(x float64, digits int) float64 {
 	return math.Round(x*p) / p
 }
 
-// roundSignificant rounds to n significant digits, so that a value written to the
-// model file reads back unchanged.
-func roundSignificant(x float64, n int) float64 {
-	if x == 0 || math.IsNaN(x) || math.IsInf(x, 0) {
-		return x
-	}
-	d := math.Ceil(math.Log10(math.Abs(x)))
-	p := math.Pow(10, float64(n)-d)
-	return math.Round(x*p) / p
-}
