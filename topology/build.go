@@ -946,4 +946,3 @@ func roundDigits(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
 }
-
