@@ -29,6 +29,8 @@ type callC struct {
 	repeat   int32 // ≥ 1
 	optional bool
 	async    bool
+	netNS    int64   // replay: fixed network overhead (when net is nil)
+	rsh      *shapeC // replay: the callee's recorded shape
 }
 
 // stepC is a compiled step: local work, or a group of calls of which at
@@ -39,10 +41,13 @@ type stepC struct {
 	work  dist.Dist
 	calls []callC
 	limit int32
+	// workNS is a replayed step's recorded work (when work is nil).
+	workNS int64
 }
 
 type shapeC struct {
 	steps []stepC
+	err   bool // replay: the execution failed by itself
 }
 
 // opC is a compiled operation with its own random streams, so that a

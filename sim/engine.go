@@ -28,6 +28,11 @@ type exec struct {
 	next, inflight, done int32
 	selfErr, failed      bool
 	measured             bool
+	started              int64   // when it got a worker
+	req                  int64   // traced request (Config.OnSpan), 0 = none
+	span, pspan          uint64  // its span id and its parent's (the client span)
+	async                bool    // traced: called asynchronously
+	rsh                  *shapeC // replay: the recorded shape to run, else nil
 }
 
 // branch is one call of a call step, through its repetitions, retries
@@ -45,6 +50,12 @@ type branch struct {
 	err      bool // the response of the current attempt is an error
 	detached bool // async: the caller does not wait
 	measured bool
+	// Span bookkeeping of the current attempt (Config.OnSpan).
+	req   int64
+	span  uint64
+	pspan uint64 // the caller's (server) span
+	t0    int64  // attempt start
+	cinst int32  // caller's instance
 }
 
 type instance struct {
@@ -115,6 +126,15 @@ type engine struct {
 	leastLoaded  bool
 	events       int64
 	maxEvents    int64
+
+	opEntry []int32 // operation → entry index, -1 if none
+	replay  []replayReq
+
+	onSpan   func(SpanRecord)
+	reqSeq   int64
+	spanSeq  uint64
+	opShort  []string // operation names without "service/"
+	opSvcNam []string // operation → its service's name
 }
 
 func ns(x float64) int64 {
@@ -177,7 +197,7 @@ func (g *engine) run(ctx context.Context) error {
 			}
 		case evCallSend:
 			if b := &g.brs[ev.id]; b.gen == ev.gen {
-				g.arrive(b.call.target, ev.id, ev.gen, b.measured, -1)
+				g.arrive(b.call.target, ev.id, ev.gen, b.measured, -1, b.call.rsh)
 			}
 		case evCallDone:
 			if b := &g.brs[ev.id]; b.gen == ev.gen {
@@ -191,6 +211,8 @@ func (g *engine) run(ctx context.Context) error {
 			if g.brs[ev.id].gen == ev.gen {
 				g.startAttempt(ev.id)
 			}
+		case evReplay:
+			g.replayArrival(ev.id)
 		}
 	}
 	return nil
@@ -208,7 +230,7 @@ func (g *engine) arrival(e int32) {
 	if g.now >= g.stopArrivals {
 		return
 	}
-	g.arrive(g.entryOp[e], -1, 0, g.now >= g.warm, -1)
+	g.arrive(g.entryOp[e], -1, 0, g.now >= g.warm, -1, nil)
 	g.h.push(g.now+g.interArrival(e), evArrival, e, 0)
 }
 
@@ -216,7 +238,7 @@ func (g *engine) userSend(u int32) {
 	if g.now >= g.stopArrivals {
 		return
 	}
-	g.arrive(g.entryOp[g.users[u]], -1, 0, g.now >= g.warm, u)
+	g.arrive(g.entryOp[g.users[u]], -1, 0, g.now >= g.warm, u, nil)
 }
 
 func (g *engine) thinkTime(u int32) int64 {
@@ -227,8 +249,9 @@ func (g *engine) thinkTime(u int32) int64 {
 }
 
 // arrive starts an execution of op: it takes a worker of the chosen
-// instance or joins the instance's FIFO queue.
-func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32) {
+// instance or joins the instance's FIFO queue. rsh is the recorded shape
+// of a replayed execution, nil to draw one from the model.
+func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32, rsh *shapeC) {
 	id := g.newExec()
 	e := &g.execs[id]
 	o := &g.c.ops[op]
@@ -251,6 +274,18 @@ func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32
 	// step counters are reset by each call step, shape and step by start).
 	e.arrive, e.op, e.inst, e.parent, e.pgen, e.user = g.now, op, inst, parent, pgen, user
 	e.measured, e.selfErr, e.failed = measured, false, false
+	e.req, e.rsh = 0, rsh
+	if g.onSpan != nil && measured {
+		if parent >= 0 {
+			br := &g.brs[parent]
+			e.req, e.pspan, e.async = br.req, br.span, br.detached
+		} else {
+			g.reqSeq++
+			e.req, e.pspan, e.async = g.reqSeq, 0, false
+		}
+		g.spanSeq++
+		e.span = g.spanSeq
+	}
 	in := &s.insts[inst]
 	if w := g.c.svcs[o.svc].workers; w > 0 && in.busy >= w {
 		in.queue = append(in.queue, id)
@@ -265,8 +300,20 @@ func (g *engine) start(id int32) {
 	o := &g.c.ops[e.op]
 	s := &g.svcs[o.svc]
 	s.insts[e.inst].busy++
+	e.started = g.now
 	s.area -= g.clip(g.now)
 	s.busy++
+	e.step = -1
+	if e.rsh != nil {
+		// Replay: the recorded shape and outcome, no draws.
+		e.selfErr, e.shape = e.rsh.err, 0
+		if len(e.rsh.steps) == 0 {
+			g.h.push(g.now, evWorkDone, id, e.gen)
+			return
+		}
+		g.advance(id)
+		return
+	}
 	// The self-error draw is made for every execution, whether or not it
 	// ends up failing through a call, so the error stream stays aligned
 	// between two models (common random numbers).
@@ -296,6 +343,14 @@ func (g *engine) start(id int32) {
 	g.advance(id)
 }
 
+// steps returns the steps of exec e's shape (e.shape ≥ 0).
+func (g *engine) steps(e *exec) []stepC {
+	if e.rsh != nil {
+		return e.rsh.steps
+	}
+	return g.c.ops[e.op].shapes[e.shape].steps
+}
+
 // advance moves exec id to its next step and runs it; it returns when
 // the step waits for an event or the execution finished.
 func (g *engine) advance(id int32) {
@@ -306,7 +361,7 @@ func (g *engine) advance(id int32) {
 			g.finish(id)
 			return
 		}
-		steps := o.shapes[e.shape].steps
+		steps := g.steps(e)
 		e.step++
 		if int(e.step) >= len(steps) {
 			g.finish(id)
@@ -314,7 +369,11 @@ func (g *engine) advance(id int32) {
 		}
 		st := &steps[e.step]
 		if st.kind == stepWork {
-			g.h.push(g.now+ns(st.work.Sample(o.workRng)), evWorkDone, id, e.gen)
+			d := st.workNS
+			if st.work != nil {
+				d = ns(st.work.Sample(o.workRng))
+			}
+			g.h.push(g.now+d, evWorkDone, id, e.gen)
 			return
 		}
 		e.next, e.inflight, e.done = 0, 0, 0
@@ -343,7 +402,7 @@ func (g *engine) startCalls(id int32, st *stepC) {
 		b := g.newBranch()
 		br := &g.brs[b]
 		*br = branch{exec: id, egen: e.gen, op: e.op, call: cl, gen: br.gen, repeats: cl.repeat,
-			detached: cl.async, measured: e.measured}
+			detached: cl.async, measured: e.measured, req: e.req, pspan: e.span, cinst: e.inst}
 		g.startAttempt(b)
 	}
 }
@@ -353,12 +412,16 @@ func (g *engine) startCalls(id int32, st *stepC) {
 // half after it responds, so it adds to the caller's latency once.
 func (g *engine) startAttempt(b int32) {
 	br := &g.brs[b]
-	var net int64
+	net := br.call.netNS
 	if br.call.net != nil {
 		net = ns(br.call.net.Sample(g.c.ops[br.op].netRng))
 	}
 	half := net / 2
 	br.netAfter = net - half
+	if br.req != 0 {
+		g.spanSeq++
+		br.span, br.t0 = g.spanSeq, g.now
+	}
 	g.h.push(g.now+half, evCallSend, b, br.gen)
 	if br.call.timeout > 0 {
 		g.h.push(g.now+br.call.timeout, evTimeout, b, br.gen)
@@ -370,6 +433,14 @@ func (g *engine) attemptEnd(b int32, failed bool) {
 	br := &g.brs[b]
 	br.gen++ // the attempt is over: ignore its late response or timeout
 	cl := br.call
+	if br.req != 0 {
+		g.onSpan(SpanRecord{
+			Request: br.req, ID: br.span, Parent: br.pspan,
+			Service: g.opSvcNam[br.op], Operation: g.opShort[cl.target], PeerService: g.opSvcNam[cl.target],
+			Kind: SpanClient, Instance: int(br.cinst), Arrive: br.t0, Start: br.t0, End: g.now,
+			Error: failed, Async: br.detached,
+		})
+	}
 	if failed && br.attempt < cl.retries {
 		br.attempt++
 		g.h.push(g.now+cl.backoff, evRetry, b, br.gen)
@@ -405,7 +476,7 @@ func (g *engine) branchDone(b int32, failed bool) {
 		g.finish(id)
 		return
 	}
-	st := &g.c.ops[e.op].shapes[e.shape].steps[e.step]
+	st := &g.steps(e)[e.step]
 	g.startCalls(id, st)
 	if e = &g.execs[id]; int(e.done) == len(st.calls) {
 		g.advance(id)
@@ -418,6 +489,14 @@ func (g *engine) finish(id int32) {
 	e := &g.execs[id]
 	o := &g.c.ops[e.op]
 	failed := e.selfErr || e.failed
+	if e.req != 0 {
+		g.onSpan(SpanRecord{
+			Request: e.req, ID: e.span, Parent: e.pspan,
+			Service: g.opSvcNam[e.op], Operation: g.opShort[e.op],
+			Kind: SpanServer, Instance: int(e.inst), Arrive: e.arrive, Start: e.started, End: g.now,
+			Error: failed, Async: e.async,
+		})
+	}
 	if e.measured {
 		c := &g.opSt[e.op]
 		c.req++
@@ -450,7 +529,7 @@ func (g *engine) finish(id int32) {
 		return
 	}
 	if measured {
-		c := &g.epSt[g.c.ops[op].entry]
+		c := &g.epSt[g.opEntry[op]]
 		c.req++
 		if failed {
 			c.errs++

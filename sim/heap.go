@@ -9,6 +9,7 @@ const (
 	evCallDone              // branch id: the callee's response arrived
 	evTimeout               // branch id: the caller stops waiting
 	evRetry                 // branch id: backoff elapsed, call again
+	evReplay                // replayed request id arrives
 )
 
 // event is one scheduled event. It is a small value: the state it acts on

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,13 @@ import (
 //     not measured. With Duration, no request starts after
 //     Warmup+Duration but those in flight finish; with Requests, the run
 //     stops at once when that many measured requests completed.
+//   - With Workload.Replay set, recorded requests replace the synthetic
+//     workload; see replaySetup in replay.go for the rules (calls never
+//     fail their caller, missing services are pure delays, nothing is
+//     random). Config.Model may then be nil, and with neither Duration
+//     nor Requests the run ends when every replayed request is done.
+//   - With Config.OnSpan set, every execution and call attempt of the
+//     measured requests is reported as a SpanRecord when it ends.
 //   - Closed loop: each user first thinks, then sends; think times are
 //     exponential with mean Think (constant if Workload.Constant).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -50,12 +58,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func newEngine(cfg Config) (*engine, []string, error) {
 	w := cfg.Workload
+	replay := len(w.Replay) > 0
 	switch {
-	case cfg.Model == nil:
+	case cfg.Model == nil && !replay:
 		return nil, nil, fmt.Errorf("sim: config has no model")
 	case cfg.Duration < 0 || cfg.Warmup < 0 || cfg.Requests < 0:
 		return nil, nil, fmt.Errorf("sim: negative duration, warm-up or request count")
-	case cfg.Duration == 0 && cfg.Requests == 0:
+	case cfg.Duration == 0 && cfg.Requests == 0 && !replay:
 		return nil, nil, fmt.Errorf("sim: set Duration or Requests: the run would never stop")
 	case w.Rate < 0 || math.IsNaN(w.Rate) || math.IsInf(w.Rate, 0):
 		return nil, nil, fmt.Errorf("sim: invalid workload rate %v", w.Rate)
@@ -67,14 +76,29 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	if cfg.Balance != "" && cfg.Balance != "round-robin" && cfg.Balance != "least-loaded" {
 		return nil, nil, fmt.Errorf("sim: unknown balance %q (want \"round-robin\" or \"least-loaded\")", cfg.Balance)
 	}
-	c, err := compile(cfg.Model, cfg.Seed)
+	var c *compiled
+	var reqs []replayReq
+	var err error
+	if replay {
+		c, reqs, err = replaySetup(cfg)
+	} else {
+		c, err = compile(cfg.Model, cfg.Seed)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	g := &engine{
 		c: c, leastLoaded: cfg.Balance == "least-loaded", constant: w.Constant,
 		warm: toNS(cfg.Warmup), end: math.MaxInt64, stopArrivals: math.MaxInt64,
-		target: int64(cfg.Requests), maxEvents: cfg.MaxEvents,
+		target: int64(cfg.Requests), maxEvents: cfg.MaxEvents, onSpan: cfg.OnSpan,
+	}
+	if g.onSpan != nil {
+		g.opShort = make([]string, len(c.ops))
+		g.opSvcNam = make([]string, len(c.ops))
+		for i := range c.ops {
+			g.opSvcNam[i] = c.svcs[c.ops[i].svc].name
+			_, g.opShort[i], _ = strings.Cut(c.ops[i].name, "/")
+		}
 	}
 	if g.maxEvents == 0 {
 		g.maxEvents = DefaultMaxEvents
@@ -82,6 +106,32 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	if cfg.Duration > 0 {
 		g.end = g.warm + toNS(cfg.Duration)
 		g.stopArrivals = g.end
+	}
+	g.opEntry = make([]int32, len(c.ops))
+	g.svcs = make([]svcState, len(c.svcs))
+	for i := range g.svcs {
+		g.svcs[i].insts = make([]instance, c.svcs[i].instances)
+	}
+	g.opSt = make([]counter, len(c.ops))
+	if replay {
+		isRoot := make([]bool, len(c.ops))
+		for _, r := range reqs {
+			isRoot[r.op] = true
+		}
+		for i := range c.ops {
+			g.opEntry[i] = -1
+			if isRoot[i] {
+				g.opEntry[i] = int32(len(g.entryOp))
+				g.entryOp = append(g.entryOp, int32(i))
+			}
+		}
+		g.epSt = make([]counter, len(g.entryOp))
+		g.replay = reqs
+		g.h.push(reqs[0].t, evReplay, 0, 0)
+		return g, nil, nil
+	}
+	for i := range c.ops {
+		g.opEntry[i] = c.ops[i].entry
 	}
 	var modelRates []float64
 	sum := 0.0
@@ -128,11 +178,6 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	default:
 		return nil, nil, fmt.Errorf("sim: no traffic: the model's entry rates are all 0 and the workload sets neither Rate nor Users")
 	}
-	g.svcs = make([]svcState, len(c.svcs))
-	for i := range g.svcs {
-		g.svcs[i].insts = make([]instance, c.svcs[i].instances)
-	}
-	g.opSt = make([]counter, len(c.ops))
 	g.epSt = make([]counter, len(g.entryOp))
 	for i, op := range g.entryOp {
 		name := c.ops[op].name
@@ -218,7 +263,8 @@ func (g *engine) result(seed uint64, warns []string) *Result {
 
 // Replicate runs k independent replications of cfg with seeds cfg.Seed,
 // cfg.Seed+1, …, on two goroutines; result i always has seed cfg.Seed+i,
-// so the output does not depend on scheduling.
+// so the output does not depend on scheduling. cfg.OnSpan, if set, is
+// called by replication 0 only.
 func Replicate(ctx context.Context, cfg Config, k int) ([]*Result, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("sim: replications %d, need ≥ 1", k)
@@ -234,6 +280,9 @@ func Replicate(ctx context.Context, cfg Config, k int) ([]*Result, error) {
 			for i := w; i < k; i += workers {
 				c := cfg
 				c.Seed = cfg.Seed + uint64(i)
+				if i > 0 {
+					c.OnSpan = nil // spans describe replication 0 only
+				}
 				out[i], errs[i] = Run(ctx, c)
 				if errs[i] != nil {
 					cancel()

@@ -28,6 +28,14 @@ type Workload struct {
 	// spread over the entries in proportion to their model rates.
 	Users int
 	Think time.Duration
+	// Replay, when not empty, replaces the synthetic workload: these
+	// recorded requests are replayed exactly, each with its own arrival
+	// time, shape and times (see ReplayRequest and Run). Rate and Users
+	// must then be 0.
+	Replay []ReplayRequest
+	// ReplaySpeed scales replayed arrival times: 2 replays twice as fast
+	// (twice the rate). 0 means 1.
+	ReplaySpeed float64
 }
 
 // Config is one simulation run.
@@ -47,6 +55,69 @@ type Config struct {
 	// MaxEvents stops the run with an error after that many events
 	// (0 = DefaultMaxEvents), so nothing runs forever.
 	MaxEvents int64
+	// OnSpan, when not nil, receives a SpanRecord for every execution and
+	// every call attempt of the measured requests (those arriving after
+	// Warmup), as each one ends; see SpanRecord. It is called on the
+	// goroutine running the simulation, synchronously. Replicate calls it
+	// for replication 0 only, so the spans describe one run. When nil, no
+	// span bookkeeping is done.
+	OnSpan func(SpanRecord)
+}
+
+// SpanKind is the role of a SpanRecord.
+type SpanKind uint8
+
+const (
+	// SpanServer is one execution of an operation at a service instance.
+	SpanServer SpanKind = iota
+	// SpanClient is one attempt of a call, seen by the caller.
+	SpanClient
+)
+
+// String returns "server" or "client".
+func (k SpanKind) String() string {
+	if k == SpanClient {
+		return "client"
+	}
+	return "server"
+}
+
+// SpanRecord is one simulated span in sim's own, format-neutral terms
+// (converting it to a trace format is the caller's business).
+//
+//   - A request is one arrival at an entry operation; its root execution
+//     is a server span with Parent 0.
+//   - Every call attempt (each repetition and each retry) is a client
+//     span in the caller: Service and Instance are the caller's,
+//     Operation and PeerService the callee's. It runs from the moment the
+//     attempt is sent to its response or timeout, so it covers the
+//     network overhead both ways, the callee's queue wait and its
+//     execution. Error is set when the attempt failed or timed out.
+//   - The callee's execution is a server span, child of that client
+//     span. Start is when it got a worker (queue wait excluded: the wait
+//     shows up as the gap between the client span and the server span);
+//     Arrive is when it reached the instance (= Start without queueing).
+//     Error is set when the execution answered with an error.
+//   - A timed-out callee keeps running: its server span still comes,
+//     later, under the client span that gave up on it. Async calls have
+//     Async set on both spans.
+//   - Records arrive in the order spans end, so children come before
+//     their parents. With Config.Requests the run stops as soon as enough
+//     requests completed, and the requests still in flight then are cut
+//     off: some of their spans never come (their root span never does).
+type SpanRecord struct {
+	Request     int64  // 1, 2, … in order of arrival of the measured requests
+	ID          uint64 // unique in the run, never 0
+	Parent      uint64 // 0 for the root
+	Service     string
+	Operation   string // the operation's name without its "service/" prefix
+	PeerService string // client spans: the callee's service
+	Kind        SpanKind
+	Instance    int   // index of the service instance, from 0
+	Arrive      int64 // server spans: arrival at the instance, ns of virtual time
+	Start, End  int64 // ns of virtual time since the run began
+	Error       bool
+	Async       bool
 }
 
 // Stats are the measurements of one endpoint (an entry operation, end to

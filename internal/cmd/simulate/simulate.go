@@ -35,6 +35,12 @@ type Options struct {
 	Balance      string
 	JSON         bool
 	Operations   bool
+	// EmitTraces, when set, is a file to write synthetic traces to: the
+	// first EmitMax measured requests of replication 0, in EmitFormat
+	// ("zipkin", the default, or "otlp").
+	EmitTraces string
+	EmitFormat string
+	EmitMax    int
 }
 
 // NewCmd returns the simulate command.
@@ -51,7 +57,8 @@ error rate and latency mean/p50/p90/p99/p99.9 with 95% confidence intervals
 from independent replications (each with its own seed).`,
 		Example: `  tracesim simulate -m model.yaml
   tracesim simulate -m model.yaml --rate 200/s --duration 5m --replications 20 --json
-  tracesim simulate -m model.yaml --users 50 --think 100ms --requests 100000`,
+  tracesim simulate -m model.yaml --users 50 --think 100ms --requests 100000
+  tracesim simulate -m model.yaml --requests 1000 --emit-traces synthetic.json --emit-format otlp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return Run(cmd.Context(), opts)
@@ -71,6 +78,9 @@ from independent replications (each with its own seed).`,
 	f.StringVar(&opts.Balance, "balance", "round-robin", "instance choice: round-robin or least-loaded")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
 	f.BoolVar(&opts.Operations, "operations", false, "also report every operation, not only entry endpoints")
+	f.StringVar(&opts.EmitTraces, "emit-traces", "", "also write synthetic traces of replication 0's measured requests to this file")
+	f.StringVar(&opts.EmitFormat, "emit-format", "zipkin", "format of --emit-traces: zipkin or otlp")
+	f.IntVar(&opts.EmitMax, "emit-max", DefaultEmitMax, "write at most this many requests to --emit-traces")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -152,9 +162,21 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	em, err := opts.emitter()
+	if err != nil {
+		return err
+	}
+	if em != nil {
+		cfg.OnSpan = em.add
+	}
 	results, err := sim.Replicate(ctx, cfg, opts.Replications)
 	if err != nil {
 		return fmt.Errorf("simulating %s: %w", opts.Model, err)
+	}
+	if em != nil {
+		if err := opts.writeTraces(em); err != nil {
+			return err
+		}
 	}
 	s := analysis.SummarizeSim(results, opts.Seed)
 	if !opts.Operations {
