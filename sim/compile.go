@@ -31,6 +31,7 @@ type callC struct {
 	async    bool
 	netNS    int64   // replay: fixed network overhead (when net is nil)
 	rsh      *shapeC // replay: the callee's recorded shape
+	delayNS  int64   // replay: time from the step's start to sending the call
 }
 
 // stepC is a compiled step: local work, or a group of calls of which at

@@ -403,6 +403,11 @@ func (g *engine) startCalls(id int32, st *stepC) {
 		br := &g.brs[b]
 		*br = branch{exec: id, egen: e.gen, op: e.op, call: cl, gen: br.gen, repeats: cl.repeat,
 			detached: cl.async, measured: e.measured, req: e.req, pspan: e.span, cinst: e.inst}
+		if cl.delayNS > 0 {
+			// A replayed call sent later than its step started.
+			g.h.push(g.now+cl.delayNS, evRetry, b, br.gen)
+			continue
+		}
 		g.startAttempt(b)
 	}
 }

@@ -42,6 +42,9 @@ type ReplayCall struct {
 	Network time.Duration
 	Async   bool
 	Callee  *ReplayExec
+	// Delay is how long after the step starts the call is sent: calls
+	// that overlap in a recording rarely start at the same instant.
+	Delay time.Duration
 }
 
 // replayReq is a compiled ReplayRequest.
@@ -116,8 +119,8 @@ func replaySetup(cfg Config) (*compiled, []replayReq, error) {
 				return fmt.Errorf("sim: replay: %s: negative work %v", x.Op, st.Work)
 			}
 			for _, cl := range st.Calls {
-				if cl.Network < 0 {
-					return fmt.Errorf("sim: replay: %s: negative network %v", x.Op, cl.Network)
+				if cl.Network < 0 || cl.Delay < 0 {
+					return fmt.Errorf("sim: replay: %s: negative network %v or delay %v", x.Op, cl.Network, cl.Delay)
 				}
 				if err := visit(cl.Callee); err != nil {
 					return err
@@ -158,7 +161,7 @@ func replaySetup(cfg Config) (*compiled, []replayReq, error) {
 			calls := make([]callC, len(st.Calls))
 			for j, cl := range st.Calls {
 				calls[j] = callC{target: opIdx[cl.Callee.Op], netNS: toNS(cl.Network), repeat: 1,
-					optional: true, async: cl.Async, rsh: build(cl.Callee)}
+					optional: true, async: cl.Async, rsh: build(cl.Callee), delayNS: toNS(cl.Delay)}
 			}
 			sh.steps = append(sh.steps, stepC{kind: stepCalls, calls: calls, limit: int32(len(calls))})
 		}

@@ -203,16 +203,37 @@ type frame struct {
 	async bool
 }
 
-func serviceName(s *trace.Span) string {
+// ServiceName is the model's name for the service that reported s: the
+// span's service with any "/" replaced by "." (an operation is named
+// "service/operation", split at the first "/").
+func ServiceName(s *trace.Span) string {
 	return strings.ReplaceAll(s.Service, "/", ".")
 }
 
-func opName(s *trace.Span) string {
+// PeerOperationName names the operation of an uninstrumented peer that a
+// client span c calls: "peer/name", the peer being the remote service the
+// span names, or "unknown-peer".
+func PeerOperationName(c *trace.Span) string {
+	peer := strings.ReplaceAll(c.Peer, "/", ".")
+	if peer == "" {
+		peer = "unknown-peer"
+	}
+	name := c.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return peer + "/" + name
+}
+
+// OperationName is the model's name for the operation s executes,
+// "service/name"; everything that maps traces onto a model (Build, replay)
+// names operations this way.
+func OperationName(s *trace.Span) string {
 	name := s.Name
 	if name == "" {
 		name = "(unnamed)"
 	}
-	return serviceName(s) + "/" + name
+	return ServiceName(s) + "/" + name
 }
 
 func (b *builder) op(name string) *opAcc {
@@ -236,7 +257,7 @@ func (b *builder) service(name string) *svcAcc {
 // execution models span i of t as one execution of its operation.
 func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 	s := &t.Spans[i]
-	name := opName(s)
+	name := OperationName(s)
 	o := b.op(name)
 	o.execs++
 	b.report.Executions++
@@ -248,7 +269,7 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 			o.rateSum++
 		}
 	}
-	svc := b.service(serviceName(s))
+	svc := b.service(ServiceName(s))
 	svc.instances[s.Instance] = true
 	svc.spans[s.Instance] = append(svc.spans[s.Instance], [2]int64{s.Start, s.End()})
 
@@ -289,7 +310,7 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
 					continue
 				}
 				servers++
-				ev := event{start: c.Start, end: c.End(), target: opName(sv),
+				ev := event{start: c.Start, end: c.End(), target: OperationName(sv),
 					async:  async || sv.Has(trace.FlagAsync) || c.Kind == trace.KindProducer,
 					failed: c.Has(trace.FlagError) || sv.Has(trace.FlagError), dur: float64(c.Duration)}
 				ev.net = math.Max(0, float64(c.Duration-sv.Duration))
@@ -302,25 +323,17 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
 			if servers == 0 {
 				// An uninstrumented peer: the client span is all we know
 				// of it, so it becomes the peer operation's work.
-				peer := strings.ReplaceAll(c.Peer, "/", ".")
-				if peer == "" {
-					peer = "unknown-peer"
-				}
-				name := c.Name
-				if name == "" {
-					name = "(unnamed)"
-				}
-				target := peer + "/" + name
+				target := PeerOperationName(c)
 				po := b.op(target)
 				po.peerWork = append(po.peerWork, float64(c.Duration))
-				b.service(peer).peer = true
+				b.service(target[:strings.IndexByte(target, '/')]).peer = true
 				b.events = append(b.events, event{start: c.Start, end: c.End(), target: target, async: async,
 					failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
 			}
 		case trace.KindServer, trace.KindConsumer:
 			// Called without a client span: a call with no measured
 			// network overhead.
-			b.events = append(b.events, event{start: c.Start, end: c.End(), target: opName(c),
+			b.events = append(b.events, event{start: c.Start, end: c.End(), target: OperationName(c),
 				async: async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
 		default:
 			// Internal spans are part of this execution: their children

@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tracesim/tracesim/analysis"
+	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/replay"
 	"github.com/tracesim/tracesim/sim"
 	"github.com/tracesim/tracesim/topology"
 )
@@ -38,9 +40,16 @@ type Options struct {
 	// EmitTraces, when set, is a file to write synthetic traces to: the
 	// first EmitMax measured requests of replication 0, in EmitFormat
 	// ("zipkin", the default, or "otlp").
-	EmitTraces string
-	EmitFormat string
-	EmitMax    int
+	// Replay, when set, replays these recorded traces instead of
+	// synthesising requests; the model (optional) then only supplies
+	// capacity. RateFactor speeds arrivals up (2 = twice the rate).
+	Replay      []string
+	RateFactor  float64
+	Format      string
+	durationSet bool
+	EmitTraces  string
+	EmitFormat  string
+	EmitMax     int
 }
 
 // NewCmd returns the simulate command.
@@ -58,9 +67,11 @@ from independent replications (each with its own seed).`,
 		Example: `  tracesim simulate -m model.yaml
   tracesim simulate -m model.yaml --rate 200/s --duration 5m --replications 20 --json
   tracesim simulate -m model.yaml --users 50 --think 100ms --requests 100000
+  tracesim simulate -m model.yaml --replay traces.json --rate-factor 2
   tracesim simulate -m model.yaml --requests 1000 --emit-traces synthetic.json --emit-format otlp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.durationSet = cmd.Flags().Changed("duration")
 			return Run(cmd.Context(), opts)
 		},
 	}
@@ -81,7 +92,9 @@ from independent replications (each with its own seed).`,
 	f.StringVar(&opts.EmitTraces, "emit-traces", "", "also write synthetic traces of replication 0's measured requests to this file")
 	f.StringVar(&opts.EmitFormat, "emit-format", "zipkin", "format of --emit-traces: zipkin or otlp")
 	f.IntVar(&opts.EmitMax, "emit-max", DefaultEmitMax, "write at most this many requests to --emit-traces")
-	_ = cmd.MarkFlagRequired("model")
+	f.StringSliceVar(&opts.Replay, "replay", nil, "replay these recorded traces (files or directories, comma-separated or repeated) instead of synthetic requests")
+	f.Float64Var(&opts.RateFactor, "rate-factor", 1, "replay: arrivals this many times faster than recorded")
+	f.StringVar(&opts.Format, "format", "", "replay: force the trace format (zipkin, jaeger, otlp)")
 	return cmd
 }
 
@@ -154,11 +167,20 @@ func (o *Options) Config(m *topology.Model) (sim.Config, error) {
 
 // Run executes simulate.
 func Run(ctx context.Context, opts *Options) error {
-	m, err := topology.ReadFile(opts.Model)
-	if err != nil {
-		return err
+	var cfg sim.Config
+	var err error
+	if len(opts.Replay) > 0 {
+		cfg, err = opts.replayConfig(ctx)
+	} else {
+		if opts.Model == "" {
+			return errors.New("give a model (-m model.yaml), or traces to replay (--replay FILES)")
+		}
+		var m *topology.Model
+		if m, err = topology.ReadFile(opts.Model); err != nil {
+			return err
+		}
+		cfg, err = opts.Config(m)
 	}
-	cfg, err := opts.Config(m)
 	if err != nil {
 		return err
 	}
@@ -171,7 +193,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	results, err := sim.Replicate(ctx, cfg, opts.Replications)
 	if err != nil {
-		return fmt.Errorf("simulating %s: %w", opts.Model, err)
+		return fmt.Errorf("simulating: %w", err)
 	}
 	if em != nil {
 		if err := opts.writeTraces(em); err != nil {
@@ -241,4 +263,47 @@ func pm(v float64, ci *analysis.SimCI, pick func(*analysis.SimCI) analysis.Inter
 	}
 	iv := pick(ci)
 	return fmt.Sprintf("%.3f ± %.3f", v, (iv[1]-iv[0])/2)
+}
+
+// replayConfig loads the recorded traces and makes a replay run: each
+// request keeps its recorded arrival, shape and times; the model, when
+// given, supplies the capacity (workers) they compete for. Replay draws
+// nothing at random, so one replication is all there is.
+func (o *Options) replayConfig(ctx context.Context) (sim.Config, error) {
+	cfg := sim.Config{Seed: o.Seed, Balance: o.Balance}
+	if o.Rate != "" || o.Users > 0 {
+		return cfg, errors.New("--replay replays recorded arrivals: scale them with --rate-factor, not --rate or --users")
+	}
+	if !(o.RateFactor > 0) || o.RateFactor > 1e6 {
+		return cfg, fmt.Errorf("--rate-factor %v: must be a positive factor", o.RateFactor)
+	}
+	if o.Model != "" {
+		m, err := topology.ReadFile(o.Model)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Model = m
+	}
+	res, err := inspect.Load(ctx, o.IO, o.Replay, o.Format, false)
+	if err != nil {
+		return cfg, err
+	}
+	reqs, rep, err := replay.FromTraces(res, replay.Options{})
+	if err != nil {
+		return cfg, fmt.Errorf("replay: %w", err)
+	}
+	if rep.Skipped > 0 {
+		o.IO.Warnf("replay: %d roots skipped (orphans or untimed)", rep.Skipped)
+	}
+	cfg.Workload = sim.Workload{Replay: reqs, ReplaySpeed: o.RateFactor}
+	if o.durationSet {
+		cfg.Duration, cfg.Warmup = o.Duration, o.Warmup
+	} else {
+		cfg.Warmup = o.Warmup // to the end of the recording
+	}
+	cfg.Requests = o.Requests
+	if o.Replications > 1 {
+		o.Replications = 1
+	}
+	return cfg, nil
 }

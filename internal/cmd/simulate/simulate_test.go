@@ -147,3 +147,36 @@ func TestOverload(t *testing.T) {
 		t.Errorf("utilization not reported:\n%s", out)
 	}
 }
+
+// TestReplay: replaying the example recording with unlimited capacity
+// gives back each endpoint's recorded latency (inspect reports a mean of
+// 22.646 ms and p99 of 49.314 ms for frontend/GET /api/items).
+func TestReplay(t *testing.T) {
+	out, _, err := run(t, Options{Replay: []string{"../../../examples/traces"}, RateFactor: 1, JSON: true, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d doc
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Endpoints) != 2 || d.Endpoints[0].Endpoint != "frontend/GET /api/items" || d.Endpoints[0].Requests != 150 {
+		t.Fatalf("endpoints %+v", d.Endpoints)
+	}
+	if l := d.Endpoints[0].Latency; math.Abs(l.Mean-22.646) > 0.001 || math.Abs(l.P99-49.314) > 0.001 {
+		t.Errorf("replayed latency %+v, recorded mean 22.646 ms p99 49.314 ms", l)
+	}
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Replay: []string{"../../../examples/traces"}, RateFactor: -1}, "positive factor"},
+		{Options{Replay: []string{"../../../examples/traces"}, RateFactor: 1, Rate: "5"}, "--rate-factor"},
+		{Options{Replay: []string{"missing.json"}, RateFactor: 1}, "missing.json"},
+		{Options{}, "give a model"},
+	} {
+		if _, _, err := run(t, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.o, err, c.want)
+		}
+	}
+}
