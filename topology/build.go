@@ -654,7 +654,7 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 	}
 	for n := range opt.Workers {
 		if _, ok := m.Services[n]; !ok {
-			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, suggest(n, names))
+			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, Suggest(n, names))
 		}
 	}
 

@@ -213,7 +213,7 @@ func checkOperationName(p *problems, path, name string, services map[string]*Ser
 		p.check(path, "operation name %q has an empty operation part", name)
 	default:
 		if _, ok := services[svc]; !ok {
-			p.check(path, "unknown service %q%s: every operation's service must be listed under services", svc, suggest(svc, names))
+			p.check(path, "unknown service %q%s: every operation's service must be listed under services", svc, Suggest(svc, names))
 		}
 	}
 }
@@ -322,7 +322,7 @@ func checkCall(p *problems, path string, c *Call, ops map[string]*Operation, opN
 	case c.Target == "":
 		p.check(tp, "empty operation name")
 	case !ok:
-		p.check(tp, "unknown operation %q%s", c.Target, suggest(c.Target, opNames))
+		p.check(tp, "unknown operation %q%s", c.Target, Suggest(c.Target, opNames))
 	}
 	if c.Network != nil {
 		checkDist(p, field(path, "network"), c.Network, c.NetworkFit)
@@ -442,9 +442,9 @@ func checkCycles(p *problems, m *Model, ops []string) {
 	}
 }
 
-// suggest returns ` (did you mean "x"?)` for the candidate closest to
+// Suggest returns ` (did you mean "x"?)` for the candidate closest to
 // name by edit distance, if one is close enough to be a typo.
-func suggest(name string, candidates []string) string {
+func Suggest(name string, candidates []string) string {
 	const maxLen = 256 // longer names are not typed by hand
 	if name == "" || len(name) > maxLen {
 		return ""

@@ -339,10 +339,10 @@ func TestEditDistance(t *testing.T) {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", c.b, c.a, got, c.d)
 		}
 	}
-	if s := suggest("normal", dist.Families()); s != "" {
+	if s := Suggest("normal", dist.Families()); s != "" {
 		t.Errorf("suggested %s for a name 3 edits away", s)
 	}
-	if s := suggest("expnential", dist.Families()); s != ` (did you mean "exponential"?)` {
+	if s := Suggest("expnential", dist.Families()); s != ` (did you mean "exponential"?)` {
 		t.Errorf("suggest: %q", s)
 	}
 }

@@ -253,7 +253,7 @@ func (r *reader) known(ps []pair, path string, allowed []string, hint string) ma
 	f := make(map[string]*yaml.Node, len(ps))
 	for _, p := range ps {
 		if !slices.Contains(allowed, p.key) {
-			r.errorf(p.k, path, "unknown key %q%s; expected %s%s", p.key, suggest(p.key, allowed), orList(allowed), hint)
+			r.errorf(p.k, path, "unknown key %q%s; expected %s%s", p.key, Suggest(p.key, allowed), orList(allowed), hint)
 			continue
 		}
 		r.at(field(path, p.key), p.k)
@@ -786,7 +786,7 @@ func (r *reader) dist(n *yaml.Node, path string, comments ...string) (dist.Dist,
 		}
 		d, err = ok2(dist.NewEmpirical(q))
 	default:
-		r.errorf(ps[0].k, path, "unknown distribution %q%s; expected %s", fam, suggest(fam, dist.Families()), orList(dist.Families()))
+		r.errorf(ps[0].k, path, "unknown distribution %q%s; expected %s", fam, Suggest(fam, dist.Families()), orList(dist.Families()))
 		return nil, nil
 	}
 	if err != nil {

@@ -43,6 +43,9 @@ type Options struct {
 	// Replay, when set, replays these recorded traces instead of
 	// synthesising requests; the model (optional) then only supplies
 	// capacity. RateFactor speeds arrivals up (2 = twice the rate).
+	// Entries, when set, are the only entry operations that receive
+	// traffic, each "svc/op" or "svc/op=RATE" (RATE overrides the model's).
+	Entries     []string
 	Replay      []string
 	RateFactor  float64
 	Format      string
@@ -92,6 +95,7 @@ from independent replications (each with its own seed).`,
 	f.StringVar(&opts.EmitTraces, "emit-traces", "", "also write synthetic traces of replication 0's measured requests to this file")
 	f.StringVar(&opts.EmitFormat, "emit-format", "zipkin", "format of --emit-traces: zipkin or otlp")
 	f.IntVar(&opts.EmitMax, "emit-max", DefaultEmitMax, "write at most this many requests to --emit-traces")
+	f.StringArrayVar(&opts.Entries, "entry", nil, "send traffic only to this entry operation, as svc/op or svc/op=RATE (repeatable)")
 	f.StringSliceVar(&opts.Replay, "replay", nil, "replay these recorded traces (files or directories, comma-separated or repeated) instead of synthetic requests")
 	f.Float64Var(&opts.RateFactor, "rate-factor", 1, "replay: arrivals this many times faster than recorded")
 	f.StringVar(&opts.Format, "format", "", "replay: force the trace format (zipkin, jaeger, otlp)")
@@ -153,6 +157,11 @@ func (o *Options) Config(m *topology.Model) (sim.Config, error) {
 	}
 	cfg.Workload.Constant = o.Constant
 	cfg.Workload.Users, cfg.Workload.Think = o.Users, o.Think
+	if len(o.Entries) > 0 {
+		if err := o.selectEntries(m); err != nil {
+			return cfg, err
+		}
+	}
 	entries := 0
 	for _, op := range m.Operations {
 		if op.Entry != nil {
@@ -306,4 +315,40 @@ func (o *Options) replayConfig(ctx context.Context) (sim.Config, error) {
 		o.Replications = 1
 	}
 	return cfg, nil
+}
+
+// selectEntries makes the --entry operations the model's only entries.
+func (o *Options) selectEntries(m *topology.Model) error {
+	names := make([]string, 0, len(m.Operations))
+	for n := range m.Operations {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	chosen := map[string]*topology.Entry{}
+	for _, e := range o.Entries {
+		name, rate, hasRate := strings.Cut(e, "=")
+		op := m.Operations[name]
+		if op == nil {
+			return fmt.Errorf("--entry %q: no operation %q in %s%s", e, name, o.Model, topology.Suggest(name, names))
+		}
+		entry := &topology.Entry{}
+		if op.Entry != nil {
+			entry.Rate = op.Entry.Rate
+		}
+		if hasRate {
+			r, err := ParseRate(rate)
+			if err != nil {
+				return fmt.Errorf("--entry %q: %w", e, err)
+			}
+			entry.Rate = r
+		}
+		if entry.Rate <= 0 && o.Rate == "" && o.Users == 0 {
+			return fmt.Errorf("--entry %q: the model gives %s no rate; add one (%s=50/s) or use --rate or --users", e, name, name)
+		}
+		chosen[name] = entry
+	}
+	for n, op := range m.Operations {
+		op.Entry = chosen[n]
+	}
+	return nil
 }

@@ -180,3 +180,20 @@ func TestReplay(t *testing.T) {
 		}
 	}
 }
+
+func TestEntrySelection(t *testing.T) {
+	out, _, err := run(t, Options{Model: "testdata/mm1.yaml", Entries: []string{"server/work=40/s"}, Duration: 200 * time.Second, Seed: 1, JSON: true, Replications: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d doc
+	json.Unmarshal([]byte(out), &d)
+	// 40/s on μ = 100/s: mean sojourn 1/(100-40) s = 16.7 ms.
+	if ci := d.Endpoints[0].CI.Mean; 1000.0/60 < ci[0] || 1000.0/60 > ci[1] {
+		t.Errorf("mean CI %v misses 16.67 ms at 40/s", ci)
+	}
+	_, _, err = run(t, Options{Model: "testdata/mm1.yaml", Entries: []string{"server/wrok"}, Duration: time.Second})
+	if err == nil || !strings.Contains(err.Error(), `did you mean "server/work"`) {
+		t.Errorf("unknown entry: %v", err)
+	}
+}
