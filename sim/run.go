@@ -288,6 +288,9 @@ func Replicate(ctx context.Context, cfg Config, k int) ([]*Result, error) {
 					cancel()
 					return
 				}
+				if cfg.OnReplication != nil {
+					cfg.OnReplication()
+				}
 			}
 		})
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// Balance picks an instance for each execution: "round-robin"
 	// (default) or "least-loaded".
 	Balance string
+	// OnReplication, when set, is called after each replication that
+	// Replicate completes, from the goroutine that ran it (so it must be
+	// safe for concurrent use): progress reporting.
+	OnReplication func()
 	// MaxEvents stops the run with an error after that many events
 	// (0 = DefaultMaxEvents), so nothing runs forever.
 	MaxEvents int64

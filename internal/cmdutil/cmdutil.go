@@ -91,3 +91,38 @@ func (b *Bar) Done() {
 func (io *IO) Warnf(format string, args ...any) {
 	fmt.Fprintf(io.ErrOut, "warning: "+format+"\n", args...)
 }
+
+// Counter is a progress bar over a count of steps (replications, rates),
+// drawn on a terminal only; a nil *Counter does nothing.
+type Counter struct {
+	p   *mpb.Progress
+	bar *mpb.Bar
+}
+
+// NewCounter returns a bar of total steps labelled name, or nil when
+// ErrOut is not a terminal.
+func NewCounter(io *IO, name string, total int) *Counter {
+	if !io.ErrTerminal || total < 2 {
+		return nil
+	}
+	p := mpb.New(mpb.WithOutput(io.ErrOut), mpb.WithWidth(40))
+	bar := p.AddBar(int64(total),
+		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(decor.CountersNoUnit("%d / %d"), decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace)))
+	return &Counter{p: p, bar: bar}
+}
+
+// Step advances the bar by one; safe for concurrent use.
+func (c *Counter) Step() {
+	if c != nil {
+		c.bar.Increment()
+	}
+}
+
+// Done removes the bar.
+func (c *Counter) Done() {
+	if c != nil {
+		c.bar.Abort(true)
+		c.p.Wait()
+	}
+}

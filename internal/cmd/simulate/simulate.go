@@ -200,7 +200,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if em != nil {
 		cfg.OnSpan = em.add
 	}
+	bar := cmdutil.NewCounter(opts.IO, "replications", opts.Replications)
+	if bar != nil {
+		cfg.OnReplication = bar.Step
+	}
 	results, err := sim.Replicate(ctx, cfg, opts.Replications)
+	bar.Done()
 	if err != nil {
 		return fmt.Errorf("simulating: %w", err)
 	}

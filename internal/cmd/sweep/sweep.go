@@ -125,6 +125,8 @@ func Run(ctx context.Context, opts *Options) error {
 	so := &simulate.Options{Model: opts.Model, Duration: opts.Duration, Warmup: opts.Warmup, Seed: opts.Seed,
 		Replications: opts.Replications, Balance: "round-robin"}
 	res := &Result{Model: opts.Model, Seed: opts.Seed, Replications: opts.Replications}
+	bar := cmdutil.NewCounter(opts.IO, "runs", len(rates)*max(1, opts.Replications))
+	defer bar.Done()
 	for _, r := range rates {
 		so.Rate = strconv.FormatFloat(r, 'g', -1, 64)
 		cfg, err := so.Config(m)
@@ -133,6 +135,9 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		if cfg.Duration == 0 {
 			return fmt.Errorf("sweep needs --duration > 0")
+		}
+		if bar != nil {
+			cfg.OnReplication = bar.Step
 		}
 		results, err := sim.Replicate(ctx, cfg, opts.Replications)
 		if err != nil {
