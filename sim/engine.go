@@ -56,6 +56,9 @@ type branch struct {
 	pspan uint64 // the caller's (server) span
 	t0    int64  // attempt start
 	cinst int32  // caller's instance
+	// last is the callee instance the latest attempt went to, so that a
+	// retry goes to another one where there are several.
+	last int32
 }
 
 type instance struct {
@@ -269,6 +272,15 @@ func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32
 		if s.rr++; int(s.rr) == len(s.insts) {
 			s.rr = 0
 		}
+	}
+	if parent >= 0 && len(s.insts) > 1 {
+		// A retry goes to another instance than the attempt that failed,
+		// as client-side load balancers do.
+		br := &g.brs[parent]
+		if br.attempt > 0 && inst == br.last {
+			inst = (inst + 1) % int32(len(s.insts))
+		}
+		br.last = inst
 	}
 	// Only the fields read before being set again are reset (the call
 	// step counters are reset by each call step, shape and step by start).
