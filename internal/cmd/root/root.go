@@ -8,6 +8,7 @@ import (
 	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
 	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmd/sweep"
+	"github.com/tracesim/tracesim/internal/cmd/whatif"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
 
@@ -32,5 +33,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(modelcmd.NewCmd(io))
 	cmd.AddCommand(simulate.NewCmd(io))
 	cmd.AddCommand(sweep.NewCmd(io))
+	cmd.AddCommand(whatif.NewCmd(io))
 	return cmd
 }

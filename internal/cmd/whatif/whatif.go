@@ -1,0 +1,199 @@
+// Package whatif implements `tracesim whatif`: predict what the changes in
+// a scenario file do to every endpoint, against the unchanged baseline,
+// on common random numbers.
+package whatif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tracesim/tracesim/analysis"
+	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/scenarios"
+	"github.com/tracesim/tracesim/sim"
+	"github.com/tracesim/tracesim/topology"
+)
+
+// Options are whatif's flags and arguments.
+type Options struct {
+	IO           *cmdutil.IO
+	Scenarios    []string
+	JSON         bool
+	Seed         uint64 // 0: the scenario's, else 1
+	Replications int    // 0: the scenario's, else 10
+	Duration     time.Duration
+}
+
+// NewCmd returns the whatif command.
+func NewCmd(io *cmdutil.IO) *cobra.Command {
+	opts := &Options{IO: io}
+	cmd := &cobra.Command{
+		Use:   "whatif SCENARIO.yaml...",
+		Short: "Predict what a change does to every endpoint",
+		Long: `Whatif reads scenario files (a model, a workload and a list of changes:
+disable, cache, batch, parallelize, scale, speedup, latency, error, load),
+simulates the model as it is and with the changes, on the same seeds and
+random streams (common random numbers), and reports per endpoint the
+baseline and predicted requests, error rate and latency, the change in
+percent, and whether it is significant: a change whose 95% interval over
+paired replications contains 0 is reported as not significant.`,
+		Example: `  tracesim whatif examples/scenarios/cache.yaml
+  tracesim whatif examples/scenarios/*.yaml --json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenarios = args
+			return Run(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
+	f.Uint64Var(&opts.Seed, "seed", 0, "random seed (default: the scenario's, else 1)")
+	f.IntVar(&opts.Replications, "replications", 0, "paired replications (default: the scenario's, else 10)")
+	f.DurationVar(&opts.Duration, "duration", 0, "simulated time per replication (default: the scenario's, else 60s)")
+	return cmd
+}
+
+// Run executes whatif.
+func Run(ctx context.Context, opts *Options) error {
+	if opts.Replications < 0 {
+		return fmt.Errorf("--replications %d: need at least 1", opts.Replications)
+	}
+	var out []*analysis.Comparison
+	for _, path := range opts.Scenarios {
+		c, err := runOne(ctx, opts, path)
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+	}
+	if opts.JSON {
+		if len(out) == 1 {
+			return cmdutil.WriteJSON(opts.IO.Out, out[0])
+		}
+		return cmdutil.WriteJSON(opts.IO.Out, out)
+	}
+	for i, c := range out {
+		if i > 0 {
+			fmt.Fprintln(opts.IO.Out)
+		}
+		if err := printTable(opts.IO, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, opts *Options, path string) (*analysis.Comparison, error) {
+	s, err := scenarios.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Traces) > 0 {
+		return nil, fmt.Errorf("%s: replay-based scenarios (traces:) are not supported yet; build a model with `tracesim model` and name it with model:", path)
+	}
+	m, err := topology.ReadFile(s.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	changed, eff, err := s.Apply(m)
+	if err != nil {
+		return nil, err
+	}
+	base := sim.Config{Model: m, Seed: 1, Duration: time.Minute}
+	k := 10
+	if s.Seed != 0 {
+		base.Seed = s.Seed
+	}
+	if s.Replications > 0 {
+		k = s.Replications
+	}
+	if w := s.Workload; w != nil {
+		base.Workload = sim.Workload{Rate: w.Rate, Users: w.Users, Think: w.Think}
+		if w.Duration > 0 {
+			base.Duration = w.Duration
+		}
+		if w.Requests > 0 {
+			base.Duration, base.Requests = 0, w.Requests
+		}
+		base.Warmup = w.Warmup
+	}
+	if opts.Seed != 0 {
+		base.Seed = opts.Seed
+	}
+	if opts.Replications > 0 {
+		k = opts.Replications
+	}
+	if opts.Duration > 0 {
+		base.Duration, base.Requests = opts.Duration, 0
+	}
+	if base.Warmup == 0 && base.Duration > 0 {
+		base.Warmup = base.Duration / 10
+	}
+	scen := base
+	scen.Model = changed
+	if eff.Rate > 0 || eff.Factor != 1 {
+		if base.Workload.Users > 0 {
+			scen.Workload.Users = int(math.Round(eff.Of(float64(base.Workload.Users))))
+		} else {
+			total := base.Workload.Rate
+			if total == 0 {
+				for _, op := range m.Operations {
+					if op.Entry != nil {
+						total += op.Entry.Rate
+					}
+				}
+			}
+			scen.Workload.Rate = eff.Of(total)
+		}
+	}
+	baseRes, err := sim.Replicate(ctx, base, k)
+	if err != nil {
+		return nil, fmt.Errorf("%s: simulating the baseline: %w", path, err)
+	}
+	scenRes, err := sim.Replicate(ctx, scen, k)
+	if err != nil {
+		return nil, fmt.Errorf("%s: simulating the scenario: %w", path, err)
+	}
+	for _, r := range scenRes[:1] {
+		for _, w := range r.Warnings {
+			opts.IO.Warnf("%s: with the changes: %s", path, w)
+		}
+	}
+	name := s.Name
+	if name == "" {
+		name = path
+	}
+	if len(baseRes) == 0 {
+		return nil, errors.New("no replications")
+	}
+	return analysis.Compare(name, base.Seed, baseRes, scenRes), nil
+}
+
+func printTable(io *cmdutil.IO, c *analysis.Comparison) error {
+	fmt.Fprintf(io.Out, "scenario %s (%d paired replications, seed %d)\n\n", c.Scenario, c.Replications, c.Seed)
+	tw := cmdutil.Table(io.Out)
+	fmt.Fprintln(tw, "ENDPOINT\tERR% base → pred\tP50 ms base → pred\tΔP50\tP99 ms base → pred\tΔP99\tMEAN Δ")
+	mark := func(sig bool) string {
+		if sig {
+			return ""
+		}
+		return " (n.s.)"
+	}
+	for _, e := range c.Endpoints {
+		b, p := e.Baseline.Latency, e.Predicted.Latency
+		fmt.Fprintf(tw, "%s\t%.2f → %.2f\t%.3f → %.3f\t%+.1f%%%s\t%.3f → %.3f\t%+.1f%%%s\t%+.1f%%%s\n",
+			e.Endpoint, 100*e.Baseline.ErrorRate, 100*e.Predicted.ErrorRate,
+			b.P50, p.P50, e.DeltaPct.P50, mark(e.Significant.P50),
+			b.P99, p.P99, e.DeltaPct.P99, mark(e.Significant.P99),
+			e.DeltaPct.Mean, mark(e.Significant.Mean))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.Out, "\n(n.s.) = not significant: the 95% interval of the paired change contains 0.")
+	return nil
+}
