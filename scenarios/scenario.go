@@ -270,27 +270,14 @@ func (p *parser) workload(n *yaml.Node) *Workload {
 	return w
 }
 
-// parseRate reads "200/s", "30/min", "5/h" or a plain number (per s),
-// as a model file's entry rates are written.
+// parseRate reads a workload rate, which must be positive.
 func parseRate(s string) (float64, error) {
-	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	v, err := topology.ParseRate(s)
 	if err != nil {
-		return 0, fmt.Errorf("rate %q: expected requests per second, like 200/s", s)
+		return 0, err
 	}
-	switch strings.TrimSpace(unit) {
-	case "", "s":
-	case "ms":
-		v *= 1000
-	case "min", "m":
-		v /= 60
-	case "h":
-		v /= 3600
-	default:
-		return 0, fmt.Errorf("rate %q: unknown unit %q (want /s, /min, /h or /ms)", s, unit)
-	}
-	if !(v > 0) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("rate %q: must be a positive number of requests per second", s)
+	if v == 0 {
+		return 0, fmt.Errorf("rate %q: must be positive", s)
 	}
 	return v, nil
 }

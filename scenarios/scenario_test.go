@@ -130,7 +130,7 @@ changes:
 	t.Log(msg)
 	for _, want := range []string{
 		`s.yaml:3: scenario: unknown key "replication" (did you mean "replications"?)`,
-		`s.yaml:4: workload.rate: rate "2/fortnight"`,
+		`s.yaml:4: workload.rate: invalid rate "2/fortnight"`,
 		`s.yaml:4: workload: unknown key "duraton" (did you mean "duration"?)`,
 		`s.yaml:6: changes[0]: unknown change "cahce" (did you mean "cache"?)`,
 		`s.yaml:7: changes[1].cache: unknown key "hit_ration" (did you mean "hit_ratio"?)`,

@@ -87,7 +87,7 @@ var readErrorCases = []struct {
 	{"negative rate", mod("{rate: 5/s}", "{rate: -5/s}"), []string{
 		`m.yaml:7: operations."frontend/GET /x".entry.rate: negative rate "-5/s": a rate must be ≥ 0`}},
 	{"bad rate unit", mod("{rate: 5/s}", "{rate: 5/day}"), []string{
-		`m.yaml:7: operations."frontend/GET /x".entry.rate: invalid rate "5/day": expected a number per s, min or h, such as 50/s`}},
+		`m.yaml:7: operations."frontend/GET /x".entry.rate: invalid rate "5/day": expected a number per s, ms, min or h, such as 50/s`}},
 	{"error rate above 1", mod("    entry: {rate: 5/s}\n", "    entry: {rate: 5/s}\n    error_rate: 1.5\n"), []string{
 		`m.yaml:8: operations."frontend/GET /x".error_rate: must be between 0 and 1, got 1.5`}},
 	{"error rate negative", mod("    entry: {rate: 5/s}\n", "    entry: {rate: 5/s}\n    error_rate: -0.1\n"), []string{

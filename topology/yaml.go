@@ -475,7 +475,7 @@ func (r *reader) operation(n *yaml.Node, path string) *Operation {
 			if v, ok := ef["rate"]; ok {
 				rp := field(ep, "rate")
 				if s, ok := r.str(v, rp, "a rate such as 50/s"); ok {
-					rate, err := parseRate(s)
+					rate, err := ParseRate(s)
 					if err != nil {
 						r.errorf(v, rp, "%v", err)
 					}
@@ -801,20 +801,23 @@ func (r *reader) dist(n *yaml.Node, path string, comments ...string) (dist.Dist,
 	return d, nil
 }
 
-// parseRate reads a rate: "50/s", "3000/min", "2/h", or a plain number
-// per second.
-func parseRate(s string) (float64, error) {
+// ParseRate reads a rate as model and scenario files and the command line
+// write it: "50/s", "0.2/ms", "3000/min", "2/h", or a plain number per
+// second. It returns requests per second, ≥ 0.
+func ParseRate(s string) (float64, error) {
 	num, unit, hasUnit := strings.Cut(strings.TrimSpace(s), "/")
 	per := 1.0
 	if hasUnit {
 		switch strings.TrimSpace(unit) {
 		case "s":
+		case "ms":
+			per = 0.001
 		case "min":
 			per = 60
 		case "h":
 			per = 3600
 		default:
-			return 0, fmt.Errorf("invalid rate %q: expected a number per s, min or h, such as 50/s", s)
+			return 0, fmt.Errorf("invalid rate %q: expected a number per s, ms, min or h, such as 50/s", s)
 		}
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)

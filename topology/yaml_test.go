@@ -266,15 +266,15 @@ func TestParseRate(t *testing.T) {
 		s    string
 		want float64
 	}{{"50/s", 50}, {"3000/min", 50}, {"36/h", 0.01}, {"7", 7}, {"0/s", 0}, {" 2 / s", 2}} {
-		if got, err := parseRate(c.s); err != nil || math.Abs(got-c.want) > 1e-12 {
-			t.Errorf("parseRate(%q) = %v, %v", c.s, got, err)
+		if got, err := ParseRate(c.s); err != nil || math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("ParseRate(%q) = %v, %v", c.s, got, err)
 		}
 	}
 	for _, c := range []struct{ s, msg string }{
 		{"-5/s", "negative rate"}, {"5/day", "invalid rate"}, {"fast", "invalid rate"}, {"NaN/s", "invalid rate"}, {"Inf", "invalid rate"},
 	} {
-		if _, err := parseRate(c.s); err == nil || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("parseRate(%q): %v, want %q", c.s, err, c.msg)
+		if _, err := ParseRate(c.s); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("ParseRate(%q): %v, want %q", c.s, err, c.msg)
 		}
 	}
 }

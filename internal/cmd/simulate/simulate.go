@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -102,24 +101,12 @@ from independent replications (each with its own seed).`,
 	return cmd
 }
 
-// ParseRate reads "200", "200/s", "12000/min" or "3/ms" as requests per
-// second.
+// ParseRate reads a --rate: "200", "200/s", "12000/min" or "0.2/ms", as
+// requests per second, which must be positive.
 func ParseRate(s string) (float64, error) {
-	num, unit, _ := strings.Cut(strings.TrimSpace(s), "/")
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	v, err := topology.ParseRate(s)
 	if err != nil {
-		return 0, fmt.Errorf("rate %q: expected a number of requests per second, like 200/s", s)
-	}
-	switch strings.TrimSpace(unit) {
-	case "", "s":
-	case "ms":
-		v *= 1000
-	case "min", "m":
-		v /= 60
-	case "h":
-		v /= 3600
-	default:
-		return 0, fmt.Errorf("rate %q: unknown unit %q (want /s, /min, /h or /ms)", s, unit)
+		return 0, err
 	}
 	if !(v > 0) || v > 1e9 {
 		return 0, fmt.Errorf("rate %q: must be a positive number of requests per second", s)

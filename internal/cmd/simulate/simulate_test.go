@@ -105,9 +105,9 @@ func TestBadInput(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{"negative rate", Options{Model: "testdata/mm1.yaml", Rate: "-5/s", Duration: time.Second}, "positive"},
+		{"negative rate", Options{Model: "testdata/mm1.yaml", Rate: "-5/s", Duration: time.Second}, "≥ 0"},
 		{"zero rate", Options{Model: "testdata/mm1.yaml", Rate: "0", Duration: time.Second}, "positive"},
-		{"bad unit", Options{Model: "testdata/mm1.yaml", Rate: "5/week", Duration: time.Second}, "unknown unit"},
+		{"bad unit", Options{Model: "testdata/mm1.yaml", Rate: "5/week", Duration: time.Second}, "per s, ms, min or h"},
 		{"no replications", Options{Model: "testdata/mm1.yaml", Replications: -1, Duration: time.Second}, "at least 1"},
 		{"rate and users", Options{Model: "testdata/mm1.yaml", Rate: "5", Users: 3, Duration: time.Second}, "exclude each other"},
 		{"no entry", Options{Model: "testdata/no-entry.yaml", Duration: time.Second}, "no entry operation"},
