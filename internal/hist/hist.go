@@ -26,7 +26,7 @@ const (
 // ready to use.
 type Hist struct {
 	n        int64
-	sum      float64
+	sum      float64 // ns; a float: an overloaded run can sum past int64
 	min, max int64
 	exact    []int64
 	sorted   bool
@@ -35,11 +35,15 @@ type Hist struct {
 }
 
 // Record adds one value in nanoseconds. Negative values count as 0.
+//
+// The simulator calls this once per request, so it is kept lean: the
+// streaming path is a direct HdrHistogram update, clamping only values
+// outside its range.
 func (h *Hist) Record(v int64) {
 	if v < 0 {
 		v = 0
 	}
-	if h.n == 0 || v < h.min {
+	if v < h.min || h.n == 0 {
 		h.min = v
 	}
 	if v > h.max {
@@ -47,15 +51,19 @@ func (h *Hist) Record(v int64) {
 	}
 	h.n++
 	h.sum += float64(v)
-	if h.hdr == nil {
-		h.exact = append(h.exact, v)
-		h.sorted = false
-		if len(h.exact) > ExactLimit {
-			h.spill()
+	if h.hdr != nil {
+		if v < lowest || v > highest {
+			h.recordHDR(v)
+			return
 		}
+		_ = h.hdr.RecordValue(v) // cannot fail: v is within the range
 		return
 	}
-	h.recordHDR(v)
+	h.exact = append(h.exact, v)
+	h.sorted = false
+	if len(h.exact) > ExactLimit {
+		h.spill()
+	}
 }
 
 func (h *Hist) spill() {
