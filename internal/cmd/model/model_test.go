@@ -90,3 +90,20 @@ func TestBadFlags(t *testing.T) {
 		t.Fatal("test setup: missing.json exists")
 	}
 }
+
+// TestExampleModelUpToDate: examples/model.yaml is what its documented
+// command makes from examples/traces (see examples/README.md).
+func TestExampleModelUpToDate(t *testing.T) {
+	out, _, err := run(t, &Options{Inputs: []string{"../../../examples/traces"},
+		Workers: map[string]int{"frontend": 8, "svc-08": 4, "svc-09": 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("../../../examples/model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Error("examples/model.yaml is stale: regenerate it with the command in examples/README.md")
+	}
+}
