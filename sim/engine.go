@@ -332,7 +332,6 @@ func (g *engine) start(id int32) {
 	if o.errRate > 0 {
 		e.selfErr = o.errRng.Float64() < o.errRate
 	}
-	e.step = -1
 	switch len(o.shapes) {
 	case 0:
 		e.shape = -1
@@ -368,7 +367,6 @@ func (g *engine) steps(e *exec) []stepC {
 func (g *engine) advance(id int32) {
 	for {
 		e := &g.execs[id]
-		o := &g.c.ops[e.op]
 		if e.shape < 0 {
 			g.finish(id)
 			return
@@ -383,7 +381,7 @@ func (g *engine) advance(id int32) {
 		if st.kind == stepWork {
 			d := st.workNS
 			if st.work != nil {
-				d = ns(st.work.Sample(o.workRng))
+				d = ns(st.work.Sample(g.c.ops[e.op].workRng))
 			}
 			g.h.push(g.now+d, evWorkDone, id, e.gen)
 			return
