@@ -6,6 +6,7 @@ import (
 	"github.com/tracesim/tracesim/internal/cmd/analyze"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
+	plotcmd "github.com/tracesim/tracesim/internal/cmd/plot"
 	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmd/sweep"
 	"github.com/tracesim/tracesim/internal/cmd/whatif"
@@ -31,6 +32,7 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(inspect.NewCmd(io))
 	cmd.AddCommand(analyze.NewCmd(io))
 	cmd.AddCommand(modelcmd.NewCmd(io))
+	cmd.AddCommand(plotcmd.NewCmd(io))
 	cmd.AddCommand(simulate.NewCmd(io))
 	cmd.AddCommand(sweep.NewCmd(io))
 	cmd.AddCommand(whatif.NewCmd(io))

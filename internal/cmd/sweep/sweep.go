@@ -114,13 +114,26 @@ func ParseRates(s string) ([]float64, error) {
 
 // Run executes sweep.
 func Run(ctx context.Context, opts *Options) error {
-	rates, err := ParseRates(opts.Rates)
+	res, err := Sweep(ctx, opts)
 	if err != nil {
 		return err
 	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, res)
+	}
+	return printTable(opts, res)
+}
+
+// Sweep simulates the model at every rate of opts.Rates and returns the
+// points and the saturation point; it prints nothing but progress.
+func Sweep(ctx context.Context, opts *Options) (*Result, error) {
+	rates, err := ParseRates(opts.Rates)
+	if err != nil {
+		return nil, err
+	}
 	m, err := topology.ReadFile(opts.Model)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	so := &simulate.Options{Model: opts.Model, Duration: opts.Duration, Warmup: opts.Warmup, Seed: opts.Seed,
 		Replications: opts.Replications, Balance: "round-robin"}
@@ -131,17 +144,17 @@ func Run(ctx context.Context, opts *Options) error {
 		so.Rate = strconv.FormatFloat(r, 'g', -1, 64)
 		cfg, err := so.Config(m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if cfg.Duration == 0 {
-			return fmt.Errorf("sweep needs --duration > 0")
+			return nil, fmt.Errorf("sweep needs --duration > 0")
 		}
 		if bar != nil {
 			cfg.OnReplication = bar.Step
 		}
 		results, err := sim.Replicate(ctx, cfg, opts.Replications)
 		if err != nil {
-			return fmt.Errorf("simulating %s at %v/s: %w", opts.Model, r, err)
+			return nil, fmt.Errorf("simulating %s at %v/s: %w", opts.Model, r, err)
 		}
 		s := analysis.SummarizeSim(results, opts.Seed)
 		p := analysis.SweepPoint{Rate: r, Endpoints: s.Endpoints, Overloaded: len(s.Warnings) > 0}
@@ -165,10 +178,7 @@ func Run(ctx context.Context, opts *Options) error {
 	} else if len(res.Points) > 0 {
 		res.LastStableRate = &res.Points[len(res.Points)-1].Rate
 	}
-	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, res)
-	}
-	return printTable(opts, res)
+	return res, nil
 }
 
 func printTable(opts *Options, res *Result) error {

@@ -88,6 +88,27 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 func runOne(ctx context.Context, opts *Options, path string) (*analysis.Comparison, error) {
+	r, err := Simulate(ctx, opts, path)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.Compare(r.Name, r.Seed, r.Baseline, r.Predicted), nil
+}
+
+// Runs are a scenario's simulated replications: Baseline of the model as
+// it is, Predicted of the model with the changes, paired on common random
+// numbers (replication i of each uses the same seed).
+type Runs struct {
+	Name      string // the scenario's name, else its path
+	Seed      uint64
+	Baseline  []*sim.Result
+	Predicted []*sim.Result
+}
+
+// Simulate runs the scenario file at path, unchanged and changed, with
+// the seed, replications and duration of opts where they are set (else
+// the scenario's). Only opts.IO, Seed, Replications and Duration are read.
+func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 	s, err := scenarios.Load(path)
 	if err != nil {
 		return nil, err
@@ -170,7 +191,7 @@ func runOne(ctx context.Context, opts *Options, path string) (*analysis.Comparis
 	if len(baseRes) == 0 {
 		return nil, errors.New("no replications")
 	}
-	return analysis.Compare(name, base.Seed, baseRes, scenRes), nil
+	return &Runs{Name: name, Seed: base.Seed, Baseline: baseRes, Predicted: scenRes}, nil
 }
 
 func printTable(io *cmdutil.IO, c *analysis.Comparison) error {
