@@ -4,6 +4,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 	"github.com/tracesim/tracesim/internal/cmd/analyze"
+	"github.com/tracesim/tracesim/internal/cmd/dr"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	modelcmd "github.com/tracesim/tracesim/internal/cmd/model"
 	plotcmd "github.com/tracesim/tracesim/internal/cmd/plot"
@@ -36,5 +37,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(simulate.NewCmd(io))
 	cmd.AddCommand(sweep.NewCmd(io))
 	cmd.AddCommand(whatif.NewCmd(io))
+	cmd.AddCommand(dr.NewCmd(io))
 	return cmd
 }
