@@ -98,7 +98,11 @@ type event struct {
 	call       sim.ReplayCall
 }
 
-type converter struct{}
+// converter turns executions into replay executions; exec recurses into
+// callees, so the walker's results are copied out before recursing.
+type converter struct {
+	walker topology.CallWalker
+}
 
 // exec converts the execution of span i.
 func (c *converter) exec(t *trace.Trace, i int32) *sim.ReplayExec {
@@ -140,52 +144,29 @@ func (c *converter) exec(t *trace.Trace, i int32) *sim.ReplayExec {
 	return x
 }
 
-// calls lists the calls execution i makes, flattening internal spans into
-// it.
+// calls lists the calls execution i makes, found as topology.Build finds
+// them, so replay runs the calls a model of the same traces has.
 func (c *converter) calls(t *trace.Trace, i int32) []event {
-	var evs []event
-	type frame struct {
-		i     int32
-		async bool
-	}
-	stack := []frame{}
-	for _, ch := range t.Children(i) {
-		stack = append(stack, frame{ch, false})
-	}
-	for len(stack) > 0 {
-		f := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		s := &t.Spans[f.i]
-		if s.Has(trace.FlagNoStart) || s.Has(trace.FlagNoDuration) {
-			continue
-		}
-		async := f.async || s.Has(trace.FlagAsync)
-		switch s.Kind {
-		case trace.KindClient, trace.KindProducer:
-			servers := 0
-			for _, g := range t.Children(f.i) {
-				sv := &t.Spans[g]
-				if (sv.Kind != trace.KindServer && sv.Kind != trace.KindConsumer) || sv.Has(trace.FlagNoDuration) || sv.Has(trace.FlagNoStart) {
-					continue
-				}
-				servers++
-				a := async || sv.Has(trace.FlagAsync) || s.Kind == trace.KindProducer
-				call := sim.ReplayCall{Async: a, Callee: c.exec(t, g),
-					Network: time.Duration(max(0, s.Duration-sv.Duration))}
-				evs = append(evs, event{start: s.Start, end: s.End(), async: a, call: call})
-			}
-			if servers == 0 {
-				peer := &sim.ReplayExec{Op: topology.PeerOperationName(s), Error: s.Has(trace.FlagError),
-					Steps: []sim.ReplayStep{{Work: time.Duration(s.Duration)}}}
-				evs = append(evs, event{start: s.Start, end: s.End(), async: async, call: sim.ReplayCall{Async: async, Callee: peer}})
-			}
-		case trace.KindServer, trace.KindConsumer:
-			evs = append(evs, event{start: s.Start, end: s.End(), async: async,
-				call: sim.ReplayCall{Async: async, Callee: c.exec(t, f.i)}})
+	var found []topology.CallSpans
+	c.walker.Calls(t, i, func(cs topology.CallSpans) { found = append(found, cs) })
+	evs := make([]event, 0, len(found))
+	for _, cs := range found {
+		switch {
+		case cs.Client < 0:
+			s := &t.Spans[cs.Server]
+			evs = append(evs, event{start: s.Start, end: s.End(), async: cs.Async,
+				call: sim.ReplayCall{Async: cs.Async, Callee: c.exec(t, cs.Server)}})
+		case cs.Server < 0:
+			s := &t.Spans[cs.Client]
+			peer := &sim.ReplayExec{Op: topology.PeerOperationName(s), Error: s.Has(trace.FlagError),
+				Steps: []sim.ReplayStep{{Work: time.Duration(s.Duration)}}}
+			evs = append(evs, event{start: s.Start, end: s.End(), async: cs.Async,
+				call: sim.ReplayCall{Async: cs.Async, Callee: peer}})
 		default:
-			for _, g := range t.Children(f.i) {
-				stack = append(stack, frame{g, async})
-			}
+			s, sv := &t.Spans[cs.Client], &t.Spans[cs.Server]
+			call := sim.ReplayCall{Async: cs.Async, Callee: c.exec(t, cs.Server),
+				Network: time.Duration(max(0, s.Duration-sv.Duration))}
+			evs = append(evs, event{start: s.Start, end: s.End(), async: cs.Async, call: call})
 		}
 	}
 	return evs

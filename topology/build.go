@@ -184,7 +184,7 @@ type builder struct {
 	report   *BuildReport
 	// scratch
 	events []event
-	stack  []frame
+	walker CallWalker
 	sb     strings.Builder
 	accOf  map[*Shape]*shapeAcc
 }
@@ -196,11 +196,6 @@ type event struct {
 	failed     bool
 	net        float64 // client minus server, ns; <0 when no server half
 	dur        float64
-}
-
-type frame struct {
-	i     int32
-	async bool
 }
 
 // ServiceName is the model's name for the service that reported s: the
@@ -289,60 +284,36 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 // collectCalls fills b.events with the calls execution i makes.
 func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
 	b.events = b.events[:0]
-	b.stack = b.stack[:0]
-	for _, c := range t.Children(i) {
-		b.stack = append(b.stack, frame{c, false})
-	}
-	for len(b.stack) > 0 {
-		f := b.stack[len(b.stack)-1]
-		b.stack = b.stack[:len(b.stack)-1]
-		c := &t.Spans[f.i]
-		if c.Has(trace.FlagNoDuration) || c.Has(trace.FlagNoStart) {
-			continue
-		}
-		async := f.async || c.Has(trace.FlagAsync)
-		switch c.Kind {
-		case trace.KindClient, trace.KindProducer:
-			servers := 0
-			for _, g := range t.Children(f.i) {
-				sv := &t.Spans[g]
-				if (sv.Kind != trace.KindServer && sv.Kind != trace.KindConsumer) || sv.Has(trace.FlagNoDuration) {
-					continue
-				}
-				servers++
-				ev := event{start: c.Start, end: c.End(), target: OperationName(sv),
-					async:  async || sv.Has(trace.FlagAsync) || c.Kind == trace.KindProducer,
-					failed: c.Has(trace.FlagError) || sv.Has(trace.FlagError), dur: float64(c.Duration)}
-				ev.net = math.Max(0, float64(c.Duration-sv.Duration))
-				if ev.async {
-					ev.net = -1 // the callee's time is not a round trip of the caller
-				}
-				b.events = append(b.events, ev)
-				b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target], ev.net)
-			}
-			if servers == 0 {
-				// An uninstrumented peer: the client span is all we know
-				// of it, so it becomes the peer operation's work.
-				target := PeerOperationName(c)
-				po := b.op(target)
-				po.peerWork = append(po.peerWork, float64(c.Duration))
-				b.service(target[:strings.IndexByte(target, '/')]).peer = true
-				b.events = append(b.events, event{start: c.Start, end: c.End(), target: target, async: async,
-					failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
-			}
-		case trace.KindServer, trace.KindConsumer:
+	b.walker.Calls(t, i, func(cs CallSpans) {
+		switch {
+		case cs.Client < 0:
 			// Called without a client span: a call with no measured
 			// network overhead.
+			c := &t.Spans[cs.Server]
 			b.events = append(b.events, event{start: c.Start, end: c.End(), target: OperationName(c),
-				async: async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+				async: cs.Async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+		case cs.Server < 0:
+			// An uninstrumented peer: the client span is all we know of
+			// it, so it becomes the peer operation's work.
+			c := &t.Spans[cs.Client]
+			target := PeerOperationName(c)
+			po := b.op(target)
+			po.peerWork = append(po.peerWork, float64(c.Duration))
+			b.service(target[:strings.IndexByte(target, '/')]).peer = true
+			b.events = append(b.events, event{start: c.Start, end: c.End(), target: target, async: cs.Async,
+				failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
 		default:
-			// Internal spans are part of this execution: their children
-			// are its calls, their own time its work.
-			for _, g := range t.Children(f.i) {
-				b.stack = append(b.stack, frame{g, async})
+			c, sv := &t.Spans[cs.Client], &t.Spans[cs.Server]
+			ev := event{start: c.Start, end: c.End(), target: OperationName(sv), async: cs.Async,
+				failed: c.Has(trace.FlagError) || sv.Has(trace.FlagError), dur: float64(c.Duration)}
+			ev.net = math.Max(0, float64(c.Duration-sv.Duration))
+			if ev.async {
+				ev.net = -1 // the callee's time is not a round trip of the caller
 			}
+			b.events = append(b.events, ev)
+			b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target], ev.net)
 		}
-	}
+	})
 }
 
 // shape cuts the execution's time line into steps and records it under

@@ -240,7 +240,12 @@ func (d *decoder) null() (bool, error) {
 	return false, nil
 }
 
-func (d *decoder) resources() error {
+func (d *decoder) resources() error { return d.objects("resource", d.resource) }
+
+// objects walks an array of objects (null, and null elements, allowed: some
+// writers emit them), decoding each with elem and numbering errors by
+// element.
+func (d *decoder) objects(what string, elem func() error) error {
 	if isNull, err := d.null(); isNull || err != nil {
 		return err
 	}
@@ -257,8 +262,8 @@ func (d *decoder) resources() error {
 		} else if isNull {
 			continue
 		}
-		if err := d.resource(); err != nil {
-			return fmt.Errorf("resource %d: %w", i, err)
+		if err := elem(); err != nil {
+			return fmt.Errorf("%s %d: %w", what, i, err)
 		}
 	}
 }
@@ -361,28 +366,7 @@ func (d *decoder) resourceAttrs(info *resourceInfo) error {
 	return nil
 }
 
-func (d *decoder) scopes() error {
-	if isNull, err := d.null(); isNull || err != nil {
-		return err
-	}
-	if err := d.s.BeginArray(); err != nil {
-		return err
-	}
-	for i := 1; ; i++ {
-		more, err := d.s.NextElem()
-		if err != nil || !more {
-			return err
-		}
-		if isNull, err := d.null(); err != nil {
-			return err
-		} else if isNull {
-			continue
-		}
-		if err := d.scope(); err != nil {
-			return fmt.Errorf("scope %d: %w", i, err)
-		}
-	}
-}
+func (d *decoder) scopes() error { return d.objects("scope", d.scope) }
 
 func (d *decoder) scope() error {
 	if err := d.s.BeginObject(); err != nil {
