@@ -5,7 +5,6 @@ package whatif
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -179,17 +178,14 @@ func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: simulating the scenario: %w", path, err)
 	}
-	for _, r := range scenRes[:1] {
-		for _, w := range r.Warnings {
-			opts.IO.Warnf("%s: with the changes: %s", path, w)
-		}
+	// Every replication estimates load the same way: the first one's
+	// warnings are all of them.
+	for _, w := range scenRes[0].Warnings {
+		opts.IO.Warnf("%s: with the changes: %s", path, w)
 	}
 	name := s.Name
 	if name == "" {
 		name = path
-	}
-	if len(baseRes) == 0 {
-		return nil, errors.New("no replications")
 	}
 	return &Runs{Name: name, Seed: base.Seed, Baseline: baseRes, Predicted: scenRes}, nil
 }
