@@ -37,21 +37,38 @@ func (e *event) less(o *event) bool {
 
 func (h *eventHeap) push(t int64, kind uint8, id int32, gen uint32) {
 	h.seq += 1 << 8
-	// x stays in registers: reading the just-appended slot back would
-	// stall on store forwarding.
-	x := event{t: t, seq: h.seq | uint64(kind), id: id, gen: gen}
-	h.ev = append(h.ev, x)
+	seq := h.seq | uint64(kind)
+	n := len(h.ev)
+	if n == cap(h.ev) {
+		h.grow()
+	}
+	h.ev = h.ev[:n+1] // a self-reslice stores only the length
 	ev := h.ev
-	i := len(ev) - 1
+	// The new event's seq is larger than every queued event's (seq only
+	// grows), so it sorts before a parent only if its time is earlier:
+	// comparing t alone is (t, seq) order. The event is written once, at
+	// its final slot, from registers: building it in memory first and
+	// copying it spilled it to the stack with narrow stores read back
+	// wide, a store-forwarding stall on every push.
+	i := n
 	for i > 0 {
 		p := (i - 1) / 2
-		if !x.less(&ev[p]) {
+		if t >= ev[p].t {
 			break
 		}
 		ev[i] = ev[p]
 		i = p
 	}
-	ev[i] = x
+	ev[i] = event{t: t, seq: seq, id: id, gen: gen}
+}
+
+// grow doubles the heap's capacity (out of push's inlined fast path).
+//
+//go:noinline
+func (h *eventHeap) grow() {
+	ev := make([]event, len(h.ev), max(2*cap(h.ev), 16))
+	copy(ev, h.ev)
+	h.ev = ev
 }
 
 // pop removes and returns the earliest event; the heap must not be empty.
