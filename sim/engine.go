@@ -17,13 +17,14 @@ const DefaultMaxEvents = 1_000_000_000
 // exec is one execution of an operation at a service instance: from its
 // arrival (it may queue for a worker) to its response.
 type exec struct {
-	arrive      int64
-	op, inst    int32
-	shape, step int32
-	parent      int32 // branch waiting for it; -1 for a root request
-	pgen        uint32
-	gen         uint32 // bumped when the slot is freed
-	user        int32  // closed-loop user of a root request, else -1
+	arrive   int64
+	op, inst int32
+	step     int32
+	sh       *shapeC // the shape being run; nil for an operation without shapes
+	parent   int32   // branch waiting for it; -1 for a root request
+	pgen     uint32
+	gen      uint32 // bumped when the slot is freed
+	user     int32  // closed-loop user of a root request, else -1
 	// Progress of the current call step.
 	next, inflight, done int32
 	selfErr, failed      bool
@@ -140,14 +141,17 @@ type engine struct {
 	opSvcNam []string // operation → its service's name
 }
 
+// ns rounds a duration in float nanoseconds to int64, clamping it to
+// [0, MaxInt64/4]; NaN gives 0. The common case is tested first, with
+// comparisons that are false for NaN.
 func ns(x float64) int64 {
-	if x <= 0 || math.IsNaN(x) {
-		return 0
+	if x > 0 && x < math.MaxInt64/4 {
+		return int64(x + 0.5)
 	}
 	if x >= math.MaxInt64/4 {
 		return math.MaxInt64 / 4
 	}
-	return int64(x + 0.5)
+	return 0
 }
 
 func (g *engine) newExec() int32 {
@@ -318,7 +322,7 @@ func (g *engine) start(id int32) {
 	e.step = -1
 	if e.rsh != nil {
 		// Replay: the recorded shape and outcome, no draws.
-		e.selfErr, e.shape = e.rsh.err, 0
+		e.selfErr, e.sh = e.rsh.err, e.rsh
 		if len(e.rsh.steps) == 0 {
 			g.h.push(g.now, evWorkDone, id, e.gen)
 			return
@@ -334,18 +338,18 @@ func (g *engine) start(id int32) {
 	}
 	switch len(o.shapes) {
 	case 0:
-		e.shape = -1
+		e.sh = nil
 	case 1:
-		e.shape = 0
+		e.sh = &o.shapes[0]
 	default:
 		u := o.shapeRng.Float64()
 		k := 0
 		for k < len(o.cum)-1 && u >= o.cum[k] {
 			k++
 		}
-		e.shape = int32(k)
+		e.sh = &o.shapes[k]
 	}
-	if e.shape < 0 || len(o.shapes[e.shape].steps) == 0 {
+	if e.sh == nil || len(e.sh.steps) == 0 {
 		// Finish through an event, not recursively: a queue of empty
 		// executions would otherwise nest finish → start → finish.
 		g.h.push(g.now, evWorkDone, id, e.gen)
@@ -354,24 +358,16 @@ func (g *engine) start(id int32) {
 	g.advance(id)
 }
 
-// steps returns the steps of exec e's shape (e.shape ≥ 0).
-func (g *engine) steps(e *exec) []stepC {
-	if e.rsh != nil {
-		return e.rsh.steps
-	}
-	return g.c.ops[e.op].shapes[e.shape].steps
-}
-
 // advance moves exec id to its next step and runs it; it returns when
 // the step waits for an event or the execution finished.
 func (g *engine) advance(id int32) {
 	for {
 		e := &g.execs[id]
-		if e.shape < 0 {
+		if e.sh == nil {
 			g.finish(id)
 			return
 		}
-		steps := g.steps(e)
+		steps := e.sh.steps
 		e.step++
 		if int(e.step) >= len(steps) {
 			g.finish(id)
@@ -491,7 +487,7 @@ func (g *engine) branchDone(b int32, failed bool) {
 		g.finish(id)
 		return
 	}
-	st := &g.steps(e)[e.step]
+	st := &e.sh.steps[e.step]
 	g.startCalls(id, st)
 	if e = &g.execs[id]; int(e.done) == len(st.calls) {
 		g.advance(id)
