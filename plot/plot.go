@@ -1,9 +1,12 @@
 // Package plot draws tracesim's charts with gonum/plot: latency CDF
-// overlays (and their complementary CDF on log-log axes, for the tail) and
-// latency against offered load with 95% confidence bands.
+// overlays (and their complementary CDF on log-log axes, for the tail),
+// latency against offered load with 95% confidence bands, the Gantt chart
+// of one trace with its critical path highlighted, and the critical-path
+// breakdown per service or operation.
 //
 // The package draws what it is given and computes no statistics: callers
-// pass the points (quantiles, intervals) already computed. Charts are
+// pass the points (quantiles, intervals) or the analysis results
+// (analysis.Gantt, analysis.CriticalPaths) already computed. Charts are
 // written as PNG or SVG; FormatOf picks the format from a file name.
 package plot
 
@@ -320,12 +323,17 @@ func tailStart(series []Series) float64 {
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
 func write(w io.Writer, format string, p *plot.Plot) error {
+	return writeSized(w, format, p, Width, Height)
+}
+
+// writeSized is write for a chart of the given size.
+func writeSized(w io.Writer, format string, p *plot.Plot, width, height vg.Length) error {
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
-		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(Width, Height), vgimg.UseDPI(DPI))}
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(DPI))}
 	case "svg":
-		c = vgsvg.New(Width, Height)
+		c = vgsvg.New(width, height)
 	}
 	const pad = 8 * vg.Millimeter / 2
 	p.Draw(draw.Crop(draw.New(c), pad, -pad, pad, -pad))
