@@ -1,6 +1,7 @@
 // Package plot implements `tracesim plot`: charts of a scenario's latency
-// distributions (baseline against predicted) and of latency against
-// offered load, drawn by package plot as PNG or SVG.
+// distributions (baseline against predicted), of latency against offered
+// load, of one trace as a Gantt chart and of the critical path per service
+// or operation, drawn by package plot as PNG or SVG.
 package plot
 
 import (
@@ -57,11 +58,13 @@ func NewCmd(io *cmdutil.IO) *cobra.Command {
 		Use:   "plot",
 		Short: "Draw latency charts (PNG or SVG)",
 		Long: `Plot draws charts as PNG or SVG, chosen by the extension of the -o file:
-  cdf   a scenario's latency distribution, baseline against predicted
-  load  latency against offered load, with 95% confidence bands`,
+  cdf       a scenario's latency distribution, baseline against predicted
+  load      latency against offered load, with 95% confidence bands
+  gantt     one trace's spans on a time axis, its critical path highlighted
+  critpath  time on the critical path per service or operation, over traces`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newCDFCmd(io), newLoadCmd(io))
+	cmd.AddCommand(newCDFCmd(io), newLoadCmd(io), newGanttCmd(io), newCritPathCmd(io))
 	return cmd
 }
 
