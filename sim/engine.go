@@ -64,6 +64,7 @@ type branch struct {
 
 type instance struct {
 	busy  int32
+	down  bool // Config.Down: refuses every execution
 	queue []int32
 	head  int
 }
@@ -303,11 +304,28 @@ func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32
 		e.span = g.spanSeq
 	}
 	in := &s.insts[inst]
+	if in.down {
+		g.refuse(id)
+		return
+	}
 	if w := g.c.svcs[o.svc].workers; w > 0 && in.busy >= w {
 		in.queue = append(in.queue, id)
 		return
 	}
 	g.start(id)
+}
+
+// refuse answers exec id, sent to a down instance, at once with an
+// error. It takes a worker only for the instant finish needs to release
+// one (no queueing, no busy time), runs no shape and draws nothing.
+func (g *engine) refuse(id int32) {
+	e := &g.execs[id]
+	s := &g.svcs[g.c.ops[e.op].svc]
+	s.insts[e.inst].busy++
+	s.busy++
+	s.area -= g.clip(g.now)
+	e.started, e.failed, e.sh = g.now, true, nil
+	g.finish(id)
 }
 
 // start gives exec id a worker and begins its shape.

@@ -43,6 +43,8 @@ import (
 //     nor Requests the run ends when every replayed request is done.
 //   - With Config.OnSpan set, every execution and call attempt of the
 //     measured requests is reported as a SpanRecord when it ends.
+//   - Instances listed in Config.Down refuse what is sent to them: the
+//     execution fails at once, without a worker (see Config.Down).
 //   - Closed loop: each user first thinks, then sends; think times are
 //     exponential with mean Think (constant if Workload.Constant).
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -111,6 +113,9 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	g.svcs = make([]svcState, len(c.svcs))
 	for i := range g.svcs {
 		g.svcs[i].insts = make([]instance, c.svcs[i].instances)
+	}
+	if err := g.setDown(cfg.Down); err != nil {
+		return nil, nil, err
 	}
 	g.opSt = make([]counter, len(c.ops))
 	if replay {
@@ -205,6 +210,31 @@ func newEngine(cfg Config) (*engine, []string, error) {
 		}
 	}
 	return g, c.loadWarnings(est), nil
+}
+
+// setDown marks the instances of down (Config.Down) as down.
+func (g *engine) setDown(down map[string][]int) error {
+	if len(down) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(g.c.svcs))
+	for i, s := range g.c.svcs {
+		idx[s.name] = i
+	}
+	for _, name := range sortedKeys(down) {
+		i, ok := idx[name]
+		if !ok {
+			return fmt.Errorf("sim: Down: unknown service %q", name)
+		}
+		insts := g.svcs[i].insts
+		for _, k := range down[name] {
+			if k < 0 || k >= len(insts) {
+				return fmt.Errorf("sim: Down: service %q has no instance %d (it has %d, numbered from 0)", name, k, len(insts))
+			}
+			insts[k].down = true
+		}
+	}
+	return nil
 }
 
 // splitUsers assigns users to entries in proportion to weights (largest

@@ -56,6 +56,20 @@ type Config struct {
 	// Replicate completes, from the goroutine that ran it (so it must be
 	// safe for concurrent use): progress reporting.
 	OnReplication func()
+	// Down takes service instances down for the whole run: Down["db"] =
+	// []int{0} makes instance 0 of service db refuse every execution sent
+	// to it (indexes from 0, as in SpanRecord.Instance). A refused
+	// execution holds no worker, does no work, makes no random draws and
+	// answers at once with an error, so the caller pays only the call's
+	// network cost, as scenarios' disable (mode fail) does for a whole
+	// service: the error is retried (on another instance, see Run),
+	// tolerated by an optional call, and otherwise fails the caller; an
+	// entry request sent to a down instance fails. Instances are still
+	// chosen as if all were up (round robin does not skip a down
+	// instance; least-loaded sees it idle and prefers it, the "black
+	// hole" of a least-request balancer without health checks). It is
+	// recorded as a failed execution of latency 0. Nil or empty: all up.
+	Down map[string][]int
 	// MaxEvents stops the run with an error after that many events
 	// (0 = DefaultMaxEvents), so nothing runs forever.
 	MaxEvents int64
