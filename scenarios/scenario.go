@@ -31,8 +31,9 @@ type Scenario struct {
 	Path string
 	Name string
 	// Model is the model file, resolved against the scenario file's
-	// directory; Traces, when set instead, are trace files to replay
-	// (resolved the same way). Exactly one of them is set.
+	// directory; Traces, when set, are trace files to replay (resolved
+	// the same way), and Model, if also set, then only supplies capacity
+	// (workers and instances the replayed requests compete for).
 	Model  string
 	Traces []string
 	// Workload is nil when the file has none (replay as recorded, or the
@@ -225,8 +226,8 @@ func (p *parser) scenario(n *yaml.Node, dir string) *Scenario {
 			}
 		}
 	}
-	if (sc.Model == "") == (f["traces"] == nil) {
-		p.errorf(n, "scenario: give exactly one of model (a model file) or traces (files to replay)")
+	if sc.Model == "" && f["traces"] == nil {
+		p.errorf(n, "scenario: give model (a model file to simulate), traces (recorded traces to replay), or both (replay, with the model's capacity)")
 	}
 	if w := f["workload"]; w != nil {
 		sc.Workload = p.workload(w)

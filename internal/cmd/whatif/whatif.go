@@ -113,7 +113,7 @@ func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 		return nil, err
 	}
 	if len(s.Traces) > 0 {
-		return nil, fmt.Errorf("%s: replay-based scenarios (traces:) are not supported yet; build a model with `tracesim model` and name it with model:", path)
+		return simulateReplay(ctx, opts, path, s)
 	}
 	m, err := topology.ReadFile(s.Model)
 	if err != nil {

@@ -88,3 +88,41 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayScenario replays the example recording with and without a
+// cache: the cached endpoint gets significantly faster, and the endpoint
+// that never calls the cached operation replays the very same requests,
+// so its delta is exactly 0 and not significant.
+func TestReplayScenario(t *testing.T) {
+	out, err := run(t, Options{Scenarios: []string{"../../../examples/scenarios/replay-cache.yaml"}, JSON: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Replications int `json:"replications"`
+		Endpoints    []struct {
+			Endpoint    string             `json:"endpoint"`
+			DeltaPct    map[string]float64 `json:"delta_pct"`
+			Significant map[string]bool    `json:"significant"`
+		} `json:"endpoints"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if c.Replications != 10 || len(c.Endpoints) != 2 {
+		t.Fatalf("want 10 replications of 2 endpoints, got %d of %d\n%s", c.Replications, len(c.Endpoints), out)
+	}
+	for _, e := range c.Endpoints {
+		pct, sig := e.DeltaPct["mean"], e.Significant["mean"]
+		switch e.Endpoint {
+		case "frontend/GET /api/items":
+			if !sig || pct > -5 {
+				t.Errorf("cached endpoint: mean delta %+.1f%%, significant %v; want a significant drop", pct, sig)
+			}
+		default:
+			if sig || pct != 0 {
+				t.Errorf("%s: mean delta %+.3f%%, significant %v; want exactly 0, not significant", e.Endpoint, pct, sig)
+			}
+		}
+	}
+}
