@@ -20,3 +20,5 @@ for f in many single; do
   ls -la "$out/$f.json"
   /usr/bin/time -f "$f: %e s elapsed, %M KiB max RSS" "$out/tracesim" inspect "$out/$f.json" >/dev/null
 done
+echo "== whatif benchmark: 40-span model, 100 req/s, 10 simulated minutes, 10 paired replications"
+/usr/bin/time -f "whatif40: %e s elapsed, %M KiB max RSS" "$out/tracesim" whatif examples/bench/whatif40.yaml >/dev/null
