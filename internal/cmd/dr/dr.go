@@ -2,7 +2,8 @@
 // a model. `dr impact` answers "what happens to every endpoint if this
 // service is down?"; `dr plan` takes each service down in turn, ranks them
 // by blast radius, flags single points of failure and proposes the order
-// in which to run DR drills.
+// in which to run DR drills; `dr availability` estimates each endpoint's
+// availability when instances fail independently at random.
 package dr
 
 import (
@@ -23,14 +24,18 @@ import (
 
 // Options are the flags of dr's subcommands.
 type Options struct {
-	IO           *cmdutil.IO
-	Model        string
+	IO       *cmdutil.IO
+	Model    string
+	Duration time.Duration // simulated time of one run
+	Seed     uint64
+	JSON     bool
+	// impact and plan
+	Replications int
 	Down         string // impact: the service taken down
 	Mode         string // impact: scenarios.ModeFail or ModeSkip
-	Duration     time.Duration
-	Replications int
-	Seed         uint64
-	JSON         bool
+	// availability
+	FailureProb []string // "P" for every service, "SERVICE=P" for one; repeatable
+	Samples     int      // sampled down states
 }
 
 // NewCmd returns the dr command with its impact and plan subcommands.
@@ -42,20 +47,30 @@ func NewCmd(io *cmdutil.IO) *cobra.Command {
 numbers against the unchanged baseline. "dr impact" reports what one
 service's loss does to every endpoint; "dr plan" takes each service down in
 turn, ranks them by blast radius, flags single points of failure and
-proposes an order for DR drills, least risky first.`,
+proposes an order for DR drills, least risky first; "dr availability"
+takes instances down at random, each with its own probability, and
+reports each endpoint's availability.`,
 	}
-	cmd.AddCommand(newImpactCmd(io), newPlanCmd(io))
+	cmd.AddCommand(newImpactCmd(io), newPlanCmd(io), newAvailabilityCmd(io))
 	return cmd
 }
 
-func addCommonFlags(cmd *cobra.Command, opts *Options) {
+// addModelFlags adds the flags every subcommand has.
+func addModelFlags(cmd *cobra.Command, opts *Options) {
 	f := cmd.Flags()
 	f.StringVarP(&opts.Model, "model", "m", "", "model file (from `tracesim model` or hand-written)")
-	f.DurationVar(&opts.Duration, "duration", time.Minute, "simulated time per replication, measured after a tenth of it as warm-up")
-	f.IntVar(&opts.Replications, "replications", 10, "paired replications")
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed; the same inputs and seed give identical output")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
 	_ = cmd.MarkFlagRequired("model")
+}
+
+// addCommonFlags adds the flags of the subcommands that compare paired
+// replications (impact, plan).
+func addCommonFlags(cmd *cobra.Command, opts *Options) {
+	addModelFlags(cmd, opts)
+	f := cmd.Flags()
+	f.DurationVar(&opts.Duration, "duration", time.Minute, "simulated time per replication, measured after a tenth of it as warm-up")
+	f.IntVar(&opts.Replications, "replications", 10, "paired replications")
 }
 
 func newImpactCmd(io *cmdutil.IO) *cobra.Command {
@@ -107,11 +122,18 @@ failure. The test order runs the least risky drills first.`,
 	return cmd
 }
 
-// config checks the shared options and returns the baseline config.
+// config checks the options of the replicating subcommands and returns
+// the baseline config.
 func (o *Options) config(m *topology.Model) (sim.Config, error) {
 	if o.Replications < 1 {
 		return sim.Config{}, fmt.Errorf("--replications %d: need at least 1", o.Replications)
 	}
+	return o.runConfig(m)
+}
+
+// runConfig checks --duration and --seed and returns the config of one
+// simulation of m.
+func (o *Options) runConfig(m *topology.Model) (sim.Config, error) {
 	if o.Duration <= 0 {
 		return sim.Config{}, fmt.Errorf("--duration %s: must be positive", o.Duration)
 	}
