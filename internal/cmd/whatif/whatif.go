@@ -6,7 +6,6 @@ package whatif
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -119,10 +118,6 @@ func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	changed, eff, err := s.Apply(m)
-	if err != nil {
-		return nil, err
-	}
 	base := sim.Config{Model: m, Seed: 1, Duration: time.Minute}
 	k := 10
 	if s.Seed != 0 {
@@ -153,41 +148,18 @@ func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 	if base.Warmup == 0 && base.Duration > 0 {
 		base.Warmup = base.Duration / 10
 	}
-	scen := base
-	scen.Model = changed
-	if eff.Rate > 0 || eff.Factor != 1 {
-		if base.Workload.Users > 0 {
-			scen.Workload.Users = int(math.Round(eff.Of(float64(base.Workload.Users))))
-		} else {
-			total := base.Workload.Rate
-			if total == 0 {
-				for _, op := range m.Operations {
-					if op.Entry != nil {
-						total += op.Entry.Rate
-					}
-				}
-			}
-			scen.Workload.Rate = eff.Of(total)
-		}
-	}
-	baseRes, err := sim.Replicate(ctx, base, k)
+	runs, err := scenarios.Simulate(ctx, base, k, s.Changes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: simulating the baseline: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	scenRes, err := sim.Replicate(ctx, scen, k)
-	if err != nil {
-		return nil, fmt.Errorf("%s: simulating the scenario: %w", path, err)
-	}
-	// Every replication estimates load the same way: the first one's
-	// warnings are all of them.
-	for _, w := range scenRes[0].Warnings {
+	for _, w := range runs.Warnings {
 		opts.IO.Warnf("%s: with the changes: %s", path, w)
 	}
 	name := s.Name
 	if name == "" {
 		name = path
 	}
-	return &Runs{Name: name, Seed: base.Seed, Baseline: baseRes, Predicted: scenRes}, nil
+	return &Runs{Name: name, Seed: base.Seed, Baseline: runs.Baseline, Predicted: runs.Predicted}, nil
 }
 
 func printTable(io *cmdutil.IO, c *analysis.Comparison) error {
