@@ -36,6 +36,15 @@ type exec struct {
 	rsh                  *shapeC // replay: the recorded shape to run, else nil
 }
 
+// setShape sets e.sh, storing only a change: exec slots are reused, and
+// every pointer store is a write barrier while the garbage collector
+// runs. (arrive treats e.rsh alike.)
+func (e *exec) setShape(sh *shapeC) {
+	if e.sh != sh {
+		e.sh = sh
+	}
+}
+
 // branch is one call of a call step, through its repetitions, retries
 // and timeouts. gen is bumped at the end of every attempt, so events of
 // an attempt that was given up (timed out) are recognised as stale.
@@ -291,7 +300,10 @@ func (g *engine) arrive(op, parent int32, pgen uint32, measured bool, user int32
 	// step counters are reset by each call step, shape and step by start).
 	e.arrive, e.op, e.inst, e.parent, e.pgen, e.user = g.now, op, inst, parent, pgen, user
 	e.measured, e.selfErr, e.failed = measured, false, false
-	e.req, e.rsh = 0, rsh
+	e.req = 0
+	if e.rsh != rsh {
+		e.rsh = rsh
+	}
 	if g.onSpan != nil && measured {
 		if parent >= 0 {
 			br := &g.brs[parent]
@@ -324,7 +336,8 @@ func (g *engine) refuse(id int32) {
 	s.insts[e.inst].busy++
 	s.busy++
 	s.area -= g.clip(g.now)
-	e.started, e.failed, e.sh = g.now, true, nil
+	e.started, e.failed = g.now, true
+	e.setShape(nil)
 	g.finish(id)
 }
 
@@ -340,7 +353,8 @@ func (g *engine) start(id int32) {
 	e.step = -1
 	if e.rsh != nil {
 		// Replay: the recorded shape and outcome, no draws.
-		e.selfErr, e.sh = e.rsh.err, e.rsh
+		e.selfErr = e.rsh.err
+		e.setShape(e.rsh)
 		if len(e.rsh.steps) == 0 {
 			g.h.push(g.now, evWorkDone, id, e.gen)
 			return
@@ -356,16 +370,16 @@ func (g *engine) start(id int32) {
 	}
 	switch len(o.shapes) {
 	case 0:
-		e.sh = nil
+		e.setShape(nil)
 	case 1:
-		e.sh = &o.shapes[0]
+		e.setShape(&o.shapes[0])
 	default:
 		u := o.shapeRng.Float64()
 		k := 0
 		for k < len(o.cum)-1 && u >= o.cum[k] {
 			k++
 		}
-		e.sh = &o.shapes[k]
+		e.setShape(&o.shapes[k])
 	}
 	if e.sh == nil || len(e.sh.steps) == 0 {
 		// Finish through an event, not recursively: a queue of empty

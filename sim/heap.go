@@ -77,7 +77,7 @@ func (h *eventHeap) pop() event {
 	top := ev[0]
 	n := len(ev) - 1
 	x := ev[n]
-	h.ev = ev[:n]
+	h.ev = h.ev[:n] // a self-reslice stores only the length (no write barrier)
 	ev = ev[:n]
 	i := 0
 	for {
