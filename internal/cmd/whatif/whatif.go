@@ -24,6 +24,11 @@ type Options struct {
 	Seed         uint64 // 0: the scenario's, else 1
 	Replications int    // 0: the scenario's, else 10
 	Duration     time.Duration
+	// Report, when set, is the HTML report to write (see report.go).
+	Report string
+	// configure, when set, adjusts the baseline run of a model-based
+	// scenario before Simulate starts it (the report's sweep and spans).
+	configure func(base *sim.Config)
 }
 
 // NewCmd returns the whatif command.
@@ -52,6 +57,7 @@ paired replications contains 0 is reported as not significant.`,
 	f.Uint64Var(&opts.Seed, "seed", 0, "random seed (default: the scenario's, else 1)")
 	f.IntVar(&opts.Replications, "replications", 0, "paired replications (default: the scenario's, else 10)")
 	f.DurationVar(&opts.Duration, "duration", 0, "simulated time per replication (default: the scenario's, else 60s)")
+	f.StringVar(&opts.Report, "report", "", "also write a self-contained HTML report (tables, charts, flow graph) to this file")
 	return cmd
 }
 
@@ -59,6 +65,9 @@ paired replications contains 0 is reported as not significant.`,
 func Run(ctx context.Context, opts *Options) error {
 	if opts.Replications < 0 {
 		return fmt.Errorf("--replications %d: need at least 1", opts.Replications)
+	}
+	if opts.Report != "" {
+		return runReport(ctx, opts)
 	}
 	var out []*analysis.Comparison
 	for _, path := range opts.Scenarios {
@@ -68,6 +77,11 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		out = append(out, c)
 	}
+	return emit(opts, out)
+}
+
+// emit prints the comparisons as JSON or as tables.
+func emit(opts *Options, out []*analysis.Comparison) error {
 	if opts.JSON {
 		if len(out) == 1 {
 			return cmdutil.WriteJSON(opts.IO.Out, out[0])
@@ -147,6 +161,9 @@ func Simulate(ctx context.Context, opts *Options, path string) (*Runs, error) {
 	}
 	if base.Warmup == 0 && base.Duration > 0 {
 		base.Warmup = base.Duration / 10
+	}
+	if opts.configure != nil {
+		opts.configure(&base)
 	}
 	runs, err := scenarios.Simulate(ctx, base, k, s.Changes)
 	if err != nil {
