@@ -17,9 +17,40 @@ import (
 // BuildOptions tune Build.
 type BuildOptions struct {
 	// Workers sets the workers per instance of named services; services
-	// not named keep unlimited capacity (a pure delay). Traces alone do
-	// not say how many requests a service runs at once.
+	// not named keep unlimited capacity (a pure delay), unless Capacity
+	// says otherwise. Traces alone do not say how many requests a
+	// service runs at once.
 	Workers map[string]int
+	// Capacity is CapacityNone (""), leaving capacity to Workers, or
+	// CapacityObserved: every service whose traces show queueing (see
+	// Saturated) gets as many workers per instance as it was seen running
+	// at once, and its callers' network overhead is fitted on the calls
+	// that did not queue, so the simulator adds the queueing back itself
+	// instead of counting it twice.
+	Capacity string
+}
+
+// Capacity modes of BuildOptions.
+const (
+	CapacityNone     = ""
+	CapacityObserved = "observed"
+)
+
+// HandoffWindow is how soon after a worker frees a queued request is
+// taken to start: a server hands a freed worker to the next waiting
+// request within microseconds; a millisecond leaves room for a loaded
+// machine's scheduling.
+const HandoffWindow = time.Millisecond
+
+// Saturated reports whether evidence shows a service running out of
+// workers: at least 1% of its executions (and at least 5) look queued.
+// An unlimited service reaches its most-ever concurrency rarely, so a
+// worker freeing just as another execution starts at that level is a
+// coincidence of well under 1%; a service with a worker limit at a
+// utilisation that matters queues a good share of its requests (Erlang C
+// gives 33% for 2 workers at 50% busy).
+func Saturated(e *CapacityEvidence, executions int) bool {
+	return e != nil && e.Queued >= 5 && float64(e.Queued) >= 0.01*float64(executions)
 }
 
 // BuildReport says what Build found, for the user.
@@ -70,7 +101,7 @@ type BuildReport struct {
 func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *BuildReport, error) {
 	b := &builder{
 		ops:      map[string]*opAcc{},
-		edges:    map[string][]float64{},
+		edges:    map[string][]netSample{},
 		services: map[string]*svcAcc{},
 		report:   &BuildReport{},
 	}
@@ -179,7 +210,7 @@ type shapeAcc struct {
 
 type builder struct {
 	ops      map[string]*opAcc
-	edges    map[string][]float64 // "caller\x00callee" -> network samples
+	edges    map[string][]netSample // "caller\x00callee" -> network samples
 	services map[string]*svcAcc
 	report   *BuildReport
 	// scratch
@@ -187,6 +218,15 @@ type builder struct {
 	walker CallWalker
 	sb     strings.Builder
 	accOf  map[*Shape]*shapeAcc
+}
+
+// netSample is one call's client-minus-server time, with the server
+// span's place, so that calls that queued can be told apart.
+type netSample struct {
+	v     float64
+	svc   string
+	inst  string
+	start int64
 }
 
 type event struct {
@@ -311,7 +351,8 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
 				ev.net = -1 // the callee's time is not a round trip of the caller
 			}
 			b.events = append(b.events, ev)
-			b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target], ev.net)
+			b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target],
+				netSample{v: ev.net, svc: ServiceName(sv), inst: sv.Instance, start: sv.Start})
 		}
 	})
 }
@@ -584,12 +625,14 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		edgeKeys = append(edgeKeys, k)
 	}
 	slices.Sort(edgeKeys)
+	queued, saturated := b.queueing(opt)
 	for _, k := range edgeKeys {
 		var x []float64
 		for _, v := range b.edges[k] {
-			if v >= 0 {
-				x = append(x, v)
+			if v.v < 0 || saturated[v.svc] && queued[v.svc][v.inst][v.start] {
+				continue // a queued call's gap holds its wait, which sim adds itself
 			}
+			x = append(x, v.v)
 		}
 		if len(x) == 0 || meanOf(x) < negligible {
 			continue
@@ -618,7 +661,17 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 			}
 			if mc > 0 {
 				// Workers can be no fewer than the executions seen at once.
-				svc.Evidence = &CapacityEvidence{MaxConcurrent: mc, Suggested: mc}
+				e := &CapacityEvidence{MaxConcurrent: mc, Suggested: mc}
+				for _, starts := range queued[n] {
+					e.Queued += len(starts)
+				}
+				if saturated[n] {
+					e.Note = "saturated: executions queued for a worker"
+					if _, given := opt.Workers[n]; !given && opt.Capacity == CapacityObserved {
+						svc.Workers = mc
+					}
+				}
+				svc.Evidence = e
 			}
 		}
 		m.Services[n] = svc
@@ -918,6 +971,75 @@ func callees(op *Operation) []string {
 }
 
 // maxOverlap returns the most intervals open at once.
+// queueing finds, per service and instance, the executions that look
+// queued (see CapacityEvidence.Queued), and which services are
+// Saturated. With CapacityNone the model gets no workers from evidence,
+// and the network samples are kept whole: the model then describes the
+// system at the load it was traced at, queueing included.
+func (b *builder) queueing(opt BuildOptions) (map[string]map[string]map[int64]bool, map[string]bool) {
+	queued := map[string]map[string]map[int64]bool{}
+	saturated := map[string]bool{}
+	for name, sa := range b.services {
+		if sa.peer && len(sa.spans) == 0 {
+			continue
+		}
+		mc, n := 0, 0
+		for _, iv := range sa.spans {
+			mc = max(mc, maxOverlap(iv))
+			n += len(iv)
+		}
+		byInst := map[string]map[int64]bool{}
+		total := 0
+		for inst, iv := range sa.spans {
+			if q := handoffs(iv, mc, int64(HandoffWindow)); len(q) > 0 {
+				byInst[inst] = q
+				total += len(q)
+			}
+		}
+		queued[name] = byInst
+		if opt.Capacity == CapacityObserved && Saturated(&CapacityEvidence{Queued: total}, n) {
+			saturated[name] = true
+		}
+	}
+	return queued, saturated
+}
+
+// handoffs returns the start times of the executions in iv that began
+// within window after another one ended, while c were running just
+// before that end: a freed worker of a full instance going to a request
+// that waited for it.
+func handoffs(iv [][2]int64, c int, window int64) map[int64]bool {
+	const roundingSlack = 2000 // ns
+	if c < 1 || len(iv) < 2 {
+		return nil
+	}
+	starts := make([]int64, len(iv))
+	ends := make([]int64, len(iv))
+	for i, v := range iv {
+		starts[i], ends[i] = v[0], v[1]
+	}
+	slices.Sort(starts)
+	slices.Sort(ends)
+	var out map[int64]bool
+	for _, s := range starts {
+		// Executions running just before the window: started before s,
+		// not ended before s−window.
+		begun, _ := slices.BinarySearch(starts, s)
+		gone, _ := slices.BinarySearch(ends, s-window)
+		// Ends up to s plus a little: formats that round start and
+		// duration separately to microseconds can put the freeing end a
+		// microsecond after the start it made possible.
+		endedUpTo, _ := slices.BinarySearch(ends, s+roundingSlack+1)
+		if begun-gone >= c && endedUpTo > gone {
+			if out == nil {
+				out = map[int64]bool{}
+			}
+			out[s] = true
+		}
+	}
+	return out
+}
+
 func maxOverlap(iv [][2]int64) int {
 	ev := make([]event, len(iv))
 	for i, v := range iv {

@@ -203,3 +203,34 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+func TestHandoffs(t *testing.T) {
+	cases := []struct {
+		name string
+		iv   [][2]int64
+		c    int
+		want []int64
+	}{
+		// Two workers, both busy; the third starts as the second ends.
+		{"handoff", [][2]int64{{0, 10}, {1, 5}, {5, 8}}, 2, []int64{5}},
+		// Within the window after the end, still a handoff.
+		{"late handoff", [][2]int64{{0, 100}, {1, 50}, {50 + 900, 2000}}, 2, []int64{950}},
+		// Outside the window: the worker was idle in between.
+		{"idle gap", [][2]int64{{0, 100}, {1, 50}, {50 + 1001, 2000}}, 2, nil},
+		// A start as something ends, but the instance was not full.
+		{"not full", [][2]int64{{0, 10}, {10, 20}}, 2, nil},
+		{"one worker chain", [][2]int64{{0, 10}, {10, 20}, {20, 30}}, 1, []int64{10, 20}},
+	}
+	for _, c := range cases {
+		got := handoffs(c.iv, c.c, 1000)
+		if len(got) != len(c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for _, s := range c.want {
+			if !got[s] {
+				t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			}
+		}
+	}
+}

@@ -40,7 +40,12 @@ type Service struct {
 type CapacityEvidence struct {
 	MaxConcurrent int // most spans of the service ever running at once on one instance
 	Suggested     int // suggested workers per instance (0: no suggestion)
-	Note          string
+	// Queued counts executions that look queued: each started the moment
+	// (within HandoffWindow) another one ended on an instance that was
+	// running MaxConcurrent at once, the mark of a worker handed to a
+	// waiting request.
+	Queued int
+	Note   string
 }
 
 // Operation is one endpoint of a service.

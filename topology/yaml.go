@@ -22,7 +22,7 @@ import (
 var (
 	topKeys      = []string{"version", "services", "operations"}
 	serviceKeys  = []string{"instances", "workers", "peer", "evidence"}
-	evidenceKeys = []string{"max_concurrent", "suggested", "note"}
+	evidenceKeys = []string{"max_concurrent", "suggested", "queued", "note"}
 	opKeys       = []string{"entry", "error_rate", "shapes"}
 	shapeKeys    = []string{"weight", "count", "steps"}
 	stepKinds    = []string{"work", "call", "parallel", "pool"}
@@ -444,7 +444,7 @@ func (r *reader) service(n *yaml.Node, path string) *Service {
 	}
 	if v, ok := f["evidence"]; ok {
 		ep := field(path, "evidence")
-		ef, ok := r.fields(v, ep, "a mapping with max_concurrent, suggested and note", true, evidenceKeys...)
+		ef, ok := r.fields(v, ep, "a mapping with max_concurrent, suggested, queued and note", true, evidenceKeys...)
 		if ok {
 			e := &CapacityEvidence{}
 			if v, ok := ef["max_concurrent"]; ok {
@@ -452,6 +452,9 @@ func (r *reader) service(n *yaml.Node, path string) *Service {
 			}
 			if v, ok := ef["suggested"]; ok {
 				e.Suggested, _ = r.integer(v, field(ep, "suggested"))
+			}
+			if v, ok := ef["queued"]; ok {
+				e.Queued, _ = r.integer(v, field(ep, "queued"))
 			}
 			if v, ok := ef["note"]; ok {
 				e.Note, _ = r.str(v, field(ep, "note"), "a note")
@@ -996,6 +999,9 @@ func serviceNode(s *Service) *yaml.Node {
 		}
 		if e.Suggested != 0 {
 			addPair(en, "suggested", intNode(e.Suggested))
+		}
+		if e.Queued != 0 {
+			addPair(en, "queued", intNode(e.Queued))
 		}
 		if e.Note != "" {
 			addPair(en, "note", strNode(e.Note))

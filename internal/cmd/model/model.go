@@ -24,6 +24,8 @@ type Options struct {
 	Format  string
 	Strict  bool
 	Workers map[string]int
+	// Capacity is "" or topology.CapacityObserved.
+	Capacity string
 }
 
 // NewCmd returns the model command.
@@ -37,9 +39,14 @@ their capacity, operations with their execution shapes (local work, sequential
 calls, parallel groups, pools, loops, retries), network overhead per call edge,
 error rates, entry traffic, and fitted latency distributions.
 
-Capacity (workers per instance) cannot be read from traces: it is unlimited
-unless given with --workers; the model records the most executions seen at
-once per instance as evidence. A summary of what was found goes to stderr.`,
+Capacity (workers per instance) cannot be read from traces directly: it is
+unlimited unless given with --workers; the model records as evidence the most
+executions seen at once per instance and how many executions look queued (they
+started the moment another ended on a full instance). With --capacity observed,
+every service whose traces show queueing gets the concurrency it was seen
+running at as its workers, and the queueing is taken out of its callers'
+network overhead so the simulator can add it back at any load. A summary of
+what was found goes to stderr.`,
 		Example: `  tracesim model examples/traces -o model.yaml
   tracesim model traces.json --workers db=8 --workers frontend=64 -o model.yaml`,
 		Args: cobra.MinimumNArgs(1),
@@ -52,11 +59,15 @@ once per instance as evidence. A summary of what was found goes to stderr.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "", "force the input format: "+strings.Join(load.Formats, ", ")+" (default: detect)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail on partially readable inputs")
 	cmd.Flags().StringToIntVar(&opts.Workers, "workers", nil, "workers per instance of a service, as service=N (repeatable)")
+	cmd.Flags().StringVar(&opts.Capacity, "capacity", "", `"observed": give services whose traces show queueing the workers they were seen using`)
 	return cmd
 }
 
 // Run executes model.
 func Run(ctx context.Context, opts *Options) error {
+	if opts.Capacity != topology.CapacityNone && opts.Capacity != topology.CapacityObserved {
+		return fmt.Errorf("--capacity %q: want %q (or nothing)", opts.Capacity, topology.CapacityObserved)
+	}
 	for svc, w := range opts.Workers {
 		if w < 1 {
 			return fmt.Errorf("--workers %s=%d: workers must be at least 1 (omit the service for unlimited capacity)", svc, w)
@@ -66,7 +77,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers})
+	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers, Capacity: opts.Capacity})
 	if err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 	"github.com/tracesim/tracesim/topology"
 )
@@ -105,5 +106,83 @@ func TestExampleModelUpToDate(t *testing.T) {
 	}
 	if out != string(want) {
 		t.Error("examples/model.yaml is stale: regenerate it with the command in examples/README.md")
+	}
+}
+
+// TestCapacityObserved recovers capacity from traces alone: a simulated
+// frontend → db system where db has 2 workers at 70% utilisation and
+// the frontend is unlimited. With --capacity observed the model gives db
+// 2 workers, leaves the frontend unlimited, and fits the frontend→db
+// network on calls that did not queue (the true network is a constant
+// 0.5 ms; the queued calls' gaps are far longer).
+func TestCapacityObserved(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "true.yaml")
+	if err := os.WriteFile(model, []byte(`version: 1
+services:
+  fe: {}
+  db: {workers: 2}
+operations:
+  fe/GET:
+    entry: {rate: 140/s}
+    shapes:
+      - weight: 1
+        steps:
+          - work: {exponential: {mean: 2ms}}
+          - call: db/Q
+            network: {constant: 500us}
+  db/Q:
+    shapes:
+      - weight: 1
+        steps:
+          - work: {exponential: {mean: 10ms}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join(dir, "traces.json")
+	var out bytes.Buffer
+	sio := &cmdutil.IO{Out: &out, ErrOut: &out}
+	if err := simulate.Run(context.Background(), &simulate.Options{IO: sio, Model: model, Duration: 60e9, Seed: 3,
+		Replications: 1, RateFactor: 1, Balance: "round-robin", EmitMax: 100000, EmitTraces: traces, EmitFormat: "zipkin"}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, c := range []struct {
+		capacity    string
+		workers     int
+		netBelowNS  float64
+		description string
+	}{
+		{"", 0, 0, "no capacity"},
+		{topology.CapacityObserved, 2, 0.6e6, "observed"},
+	} {
+		text, _, err := run(t, &Options{Inputs: []string{traces}, Capacity: c.capacity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := topology.Read(strings.NewReader(text), "model.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, fe := m.Services["db"], m.Services["fe"]
+		if db.Workers != c.workers || fe.Workers != 0 {
+			t.Errorf("%s: db workers %d, fe workers %d; want %d and 0 (evidence db %+v, fe %+v)",
+				c.description, db.Workers, fe.Workers, c.workers, db.Evidence, fe.Evidence)
+		}
+		if db.Evidence == nil || db.Evidence.MaxConcurrent != 2 || db.Evidence.Queued < 1000 {
+			t.Errorf("%s: db evidence %+v; want max 2 and thousands queued", c.description, db.Evidence)
+		}
+		if fe.Evidence != nil && fe.Evidence.Queued > 5 {
+			t.Errorf("%s: fe evidence %+v; want almost nothing queued", c.description, fe.Evidence)
+		}
+		// The 90th percentile: calls that reached db right after the
+		// warm-up queued behind requests whose spans were not emitted, so
+		// a rare queued call is not recognised as one.
+		net := m.Operations["fe/GET"].Shapes[0].Steps[1].Call.Network.Quantile(0.9)
+		if c.netBelowNS > 0 && net > c.netBelowNS {
+			t.Errorf("%s: fitted network p90 %.0f ns, want the 0.5 ms of the calls that did not queue", c.description, net)
+		}
+		if c.netBelowNS == 0 && net < 5e6 {
+			t.Errorf("%s: fitted network p90 %.0f ns, want the queueing in it (> 5 ms)", c.description, net)
+		}
 	}
 }
