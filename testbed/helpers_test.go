@@ -1,0 +1,82 @@
+package testbed
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracesim/tracesim/topology"
+	"github.com/tracesim/tracesim/trace"
+	"github.com/tracesim/tracesim/trace/otlp"
+)
+
+// model reads a model written in the test.
+func model(t *testing.T, yaml string) *topology.Model {
+	t.Helper()
+	m, err := topology.Read(strings.NewReader(yaml), t.Name()+".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// run starts a system on m with opt, offers it w, closes it and returns
+// what the clients measured and the system (closed, for its counters).
+func run(t *testing.T, m *topology.Model, opt Options, w Workload) (*Result, *System) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, m, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Load(ctx, w)
+	if cerr := s.Close(ctx); cerr != nil {
+		t.Error(cerr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, s
+}
+
+// endpoint returns op's result or fails the test.
+func endpoint(t *testing.T, r *Result, op string) *EndpointResult {
+	t.Helper()
+	e := r.Endpoint(op)
+	if e == nil {
+		t.Fatalf("no result for %s in %+v", op, r.Endpoints)
+	}
+	return e
+}
+
+// assemble decodes OTLP/JSON lines with trace/otlp and assembles them.
+func assemble(t *testing.T, buf *bytes.Buffer) *trace.Result {
+	t.Helper()
+	c := &trace.Collector{}
+	src := c.AddSource("testbed.jsonl")
+	if err := otlp.Decode(context.Background(), bytes.NewReader(buf.Bytes()), src, c); err != nil {
+		t.Fatal(err)
+	}
+	res, err := trace.Assemble(context.Background(), c, trace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// within reports whether got is within tol of want.
+func within(got, want, tol float64) bool { return got >= want-tol && got <= want+tol }
+
+func stat(s *System, op string) OpStats {
+	for _, st := range s.Stats() {
+		if st.Op == op {
+			return st
+		}
+	}
+	return OpStats{Op: op}
+}
