@@ -16,27 +16,19 @@ const (
 	markFill  = "#FFF1E6"
 )
 
-// flowEdge is a call between two drawn nodes: a caller → client span →
-// callee chain of the flow graph drawn as one edge.
-type flowEdge struct {
-	from, to      int
-	callsPerTrace float64
-	async         bool
-	p50, p99      float64
-}
-
 // FlowDOT writes flows as one Graphviz digraph (one cluster per flow when
-// there are several) with the parts marks names drawn in vermillion and
-// labelled with their changes. Unlike analysis.FlowDOT, a client span
-// between a caller and its callee is drawn as the edge between them, not
-// as a node of its own, so a call is one arrow. Output depends only on
-// the inputs.
+// there are several), as analysis.FlowDOT does, with the parts marks names
+// drawn in vermillion and labelled with their changes. A client span node
+// (a call as its caller saw it) with a single caller is drawn as the
+// edges from that caller to its callees, so such a call is one arrow;
+// other client span nodes are drawn dashed and labelled with the caller's
+// service and the callee's name. Output depends only on the inputs.
 func FlowDOT(flows []*analysis.Flow, marks *Marks) []byte {
 	if marks == nil {
 		marks = MarksOf(nil)
 	}
 	var b bytes.Buffer
-	b.WriteString("digraph flow {\n  rankdir=LR;\n  fontname=\"Helvetica\";\n  fontsize=11;\n")
+	b.WriteString("digraph flow {\n  rankdir=TB;\n  fontname=\"Helvetica\";\n  fontsize=11;\n")
 	b.WriteString("  node [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=10];\n")
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n")
 	for fi, f := range flows {
@@ -55,62 +47,68 @@ func FlowDOT(flows []*analysis.Flow, marks *Marks) []byte {
 	return b.Bytes()
 }
 
+// flowEdge is an edge as drawn: an edge of the flow, or a caller →
+// client span → callee chain drawn as one.
+type flowEdge struct {
+	from, to      int
+	calls, async  int
+	callsPerTrace float64
+	lat           analysis.Latency
+}
+
 func writeFlow(b *bytes.Buffer, indent string, fi int, f *analysis.Flow, marks *Marks) {
-	out := make([][]analysis.FlowEdge, len(f.Nodes))
-	in := make([][]analysis.FlowEdge, len(f.Nodes))
-	for _, e := range f.Edges {
-		if e.From < 0 || e.To < 0 || e.From >= len(f.Nodes) || e.To >= len(f.Nodes) {
-			continue
-		}
-		out[e.From] = append(out[e.From], e)
-		in[e.To] = append(in[e.To], e)
-	}
-	// A client span node with callees is drawn as the edges through it.
-	through := func(i int) bool { return f.Nodes[i].Kind == "client" && len(out[i]) > 0 }
-	var edges []flowEdge
-	for _, e := range f.Edges {
-		if e.From == e.To || through(e.To) {
-			continue
-		}
-		if !through(e.From) {
-			edges = append(edges, flowEdge{from: e.From, to: e.To, callsPerTrace: e.CallsPerTrace,
-				async: e.AsyncCalls == e.Calls && e.Calls > 0, p50: e.Latency.P50, p99: e.Latency.P99})
-			continue
-		}
-		// e leaves a client node: one edge from each of its callers,
-		// sharing the callers' calls in proportion to e's.
-		total := 0
-		for _, o := range out[e.From] {
-			total += o.Calls
-		}
-		for _, c := range in[e.From] {
-			share := 1.0
-			if total > 0 {
-				share = float64(e.Calls) / float64(total)
-			}
-			edges = append(edges, flowEdge{from: c.From, to: e.To, callsPerTrace: c.CallsPerTrace * share,
-				async: c.AsyncCalls == c.Calls && c.Calls > 0, p50: e.Latency.P50, p99: e.Latency.P99})
-		}
-	}
-	slices.SortStableFunc(edges, func(x, y flowEdge) int {
-		if x.from != y.from {
-			return x.from - y.from
-		}
-		return x.to - y.to
-	})
 	id := func(i int) string { return fmt.Sprintf("f%d_n%d", fi, i) }
+	in := make([][]analysis.FlowEdge, len(f.Nodes))
+	out := make([][]analysis.FlowEdge, len(f.Nodes))
+	for _, e := range f.Edges {
+		if e.From >= 0 && e.To >= 0 && e.From < len(f.Nodes) && e.To < len(f.Nodes) {
+			out[e.From] = append(out[e.From], e)
+			in[e.To] = append(in[e.To], e)
+		}
+	}
+	through := func(i int) bool {
+		return f.Nodes[i].Kind == "client" && len(in[i]) == 1 && len(out[i]) > 0 && in[i][0].From != i
+	}
+	var edges []flowEdge
+	index := map[[2]int]int{}
+	addEdge := func(e flowEdge) {
+		if k, ok := index[[2]int{e.from, e.to}]; ok {
+			edges[k].calls += e.calls
+			edges[k].async += e.async
+			edges[k].callsPerTrace += e.callsPerTrace
+			return
+		}
+		index[[2]int{e.from, e.to}] = len(edges)
+		edges = append(edges, e)
+	}
+	for _, e := range f.Edges {
+		switch {
+		case e.From < 0 || e.To < 0 || e.From >= len(f.Nodes) || e.To >= len(f.Nodes) || through(e.To):
+		case through(e.From):
+			// The client span's one caller calls e.To.
+			addEdge(flowEdge{from: in[e.From][0].From, to: e.To, calls: e.Calls, async: e.AsyncCalls, callsPerTrace: e.CallsPerTrace, lat: e.Latency})
+		default:
+			addEdge(flowEdge{from: e.From, to: e.To, calls: e.Calls, async: e.AsyncCalls, callsPerTrace: e.CallsPerTrace, lat: e.Latency})
+		}
+	}
 	for i, n := range f.Nodes {
 		if through(i) {
 			continue
 		}
-		svc, _, _ := strings.Cut(n.Operation, "/")
+		svc, name, _ := strings.Cut(n.Operation, "/")
 		var changed []string
-		changed = append(changed, marks.Ops[n.Operation]...)
-		changed = append(changed, marks.Services[svc]...)
-		if n.Operation == f.Endpoint {
+		if n.Kind != "client" {
+			changed = append(changed, marks.Ops[n.Operation]...)
+			changed = append(changed, marks.Services[svc]...)
+		}
+		if n.Operation == f.Endpoint && n.Kind != "client" {
 			changed = append(changed, marks.Workload...)
 		}
-		label := fmt.Sprintf("%s\n%s · %s/trace · mean %s ms", n.Operation, n.Kind, trim(n.CountPerTrace), trim(n.Latency.Mean))
+		head := n.Operation
+		if n.Kind == "client" {
+			head = fmt.Sprintf("call %s\nfrom %s", name, svc)
+		}
+		label := fmt.Sprintf("%s\n%s · %s/trace · mean %s ms", head, n.Kind, trim(n.CountPerTrace), trim(n.Latency.Mean))
 		attrs := []string{"label=" + quote(label+changeLines(changed))}
 		switch {
 		case len(changed) > 0:
@@ -120,27 +118,79 @@ func writeFlow(b *bytes.Buffer, indent string, fi int, f *analysis.Flow, marks *
 			}
 		case n.Kind == analysis.PeerKind:
 			attrs = append(attrs, `shape=cylinder`, `style=dashed`)
+		case n.Kind == "client":
+			attrs = append(attrs, `style="rounded,dashed"`, `color="#888888"`, `fontsize=9`)
 		}
 		fmt.Fprintf(b, "%s%s [%s];\n", indent, id(i), strings.Join(attrs, ", "))
 	}
 	for _, e := range edges {
 		from, to := f.Nodes[e.from], f.Nodes[e.to]
-		fsvc, _, _ := strings.Cut(from.Operation, "/")
-		tsvc, _, _ := strings.Cut(to.Operation, "/")
-		var changed []string
-		changed = append(changed, marks.Calls[[2]string{from.Operation, to.Operation}]...)
-		changed = append(changed, marks.SvcCalls[[2]string{fsvc, tsvc}]...)
-		changed = append(changed, marks.InCallers[to.Operation]...)
-		label := fmt.Sprintf("%s/trace\np50 %s · p99 %s ms", trim(e.callsPerTrace), trim(e.p50), trim(e.p99))
+		changed := marks.edge(from, to)
+		label := fmt.Sprintf("%s/trace\np50 %s · p99 %s ms", trim(e.callsPerTrace), trim(e.lat.P50), trim(e.lat.P99))
+		if e.async > 0 && e.async < e.calls {
+			label += fmt.Sprintf("\n%d of %d async", e.async, e.calls)
+		}
 		attrs := []string{"label=" + quote(label+changeLines(changed))}
 		if len(changed) > 0 {
 			attrs = append(attrs, `color="`+markColor+`"`, `fontcolor="`+markColor+`"`, `penwidth=2.5`)
 		}
-		if e.async {
+		if e.async == e.calls && e.calls > 0 {
 			attrs = append(attrs, `style=dashed`)
+		}
+		if e.from == e.to {
+			continue // a recursive call: DOT would draw a loop on the node
 		}
 		fmt.Fprintf(b, "%s%s -> %s [%s];\n", indent, id(e.from), id(e.to), strings.Join(attrs, ", "))
 	}
+}
+
+// edge returns the changes to the calls from node from to node to. A
+// call from operation A to B appears as A → client span → B, the client
+// span named after A's service and B's name.
+func (m *Marks) edge(from, to analysis.FlowNode) []string {
+	fsvc, _, _ := strings.Cut(from.Operation, "/")
+	tsvc, _, _ := strings.Cut(to.Operation, "/")
+	var out []string
+	if to.Kind != "client" {
+		out = append(out, m.InCallers[to.Operation]...)
+		if to.Kind == analysis.PeerKind {
+			tsvc = to.Operation
+		}
+		out = append(out, m.SvcCalls[[2]string{fsvc, tsvc}]...)
+	}
+	for _, k := range sortedCallKeys(m.Calls) {
+		caller, callee := k[0], k[1]
+		csvc, _, _ := strings.Cut(caller, "/")
+		_, cname, _ := strings.Cut(callee, "/")
+		switch {
+		case from.Kind != "client" && from.Operation == caller && to.Kind == "client" && to.Operation == csvc+"/"+cname:
+			out = append(out, m.Calls[k]...) // caller → its client span
+		case from.Kind == "client" && from.Operation == csvc+"/"+cname && to.Kind != "client" && to.Operation == callee:
+			out = append(out, m.Calls[k]...) // client span → callee
+		case from.Kind != "client" && from.Operation == caller && to.Operation == callee:
+			out = append(out, m.Calls[k]...) // no client span in between
+		}
+	}
+	return out
+}
+
+func sortedCallKeys(m map[[2]string][]string) [][2]string {
+	keys := make([][2]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y [2]string) int {
+		if c := strings.Compare(x[0], y[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(x[1], y[1])
+	})
+	return keys
+}
+
+// escape makes s safe inside a DOT double-quoted string.
+func escape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "").Replace(s)
 }
 
 func changeLines(changed []string) string {
@@ -153,8 +203,7 @@ func changeLines(changed []string) string {
 
 // quote writes s as a DOT string.
 func quote(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
-	return `"` + r.Replace(s) + `"`
+	return `"` + escape(s) + `"`
 }
 
 // trim formats x with at most 3 decimals and no trailing zeros.

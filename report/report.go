@@ -119,7 +119,8 @@ type rowView struct {
 }
 
 type cellView struct {
-	Value, Sub, Class string
+	Value, Class string
+	Sub          []string // smaller lines under the value
 }
 
 // WriteWhatIf writes r to w as one self-contained HTML document.
@@ -247,7 +248,7 @@ func comparisonRows(c *analysis.Comparison) []rowView {
 			lat := func(v float64, iv analysis.Interval) cellView {
 				cv := cellView{Value: ms(v)}
 				if hasCI {
-					cv.Sub = fmt.Sprintf("[%s, %s]", ms(iv[0]), ms(iv[1]))
+					cv.Sub = []string{fmt.Sprintf("[%s, %s]", ms(iv[0]), ms(iv[1]))}
 				}
 				return cv
 			}
@@ -255,16 +256,15 @@ func comparisonRows(c *analysis.Comparison) []rowView {
 				{Value: fmt.Sprint(side.Requests)},
 				{Value: percent(side.ErrorRate)},
 				lat(l.Mean, ci.Mean), lat(l.P50, ci.P50), lat(l.P90, ci.P90), lat(l.P99, ci.P99),
-				{Value: ms(l.P999), Sub: "no interval"},
+				{Value: ms(l.P999), Sub: []string{"no interval"}},
 			}
 			rows = append(rows, r)
 		}
 		delta := func(pct, dms float64, key string, sig bool) cellView {
 			cv := cellView{Value: signed(pct, 1) + "%", Class: "ns"}
-			iv, ok := e.DeltaCI95[key]
-			cv.Sub = "Δ " + signed(dms, 3) + " ms"
-			if ok {
-				cv.Sub += fmt.Sprintf(" [%s, %s]", signed(iv[0], 3), signed(iv[1], 3))
+			cv.Sub = []string{"Δ " + signed(dms, 3) + " ms"}
+			if iv, ok := e.DeltaCI95[key]; ok {
+				cv.Sub = append(cv.Sub, fmt.Sprintf("[%s, %s]", signed(iv[0], 3), signed(iv[1], 3)))
 			}
 			switch {
 			case sig && dms < 0:
@@ -273,7 +273,7 @@ func comparisonRows(c *analysis.Comparison) []rowView {
 				cv.Class = "worse"
 			}
 			if !sig {
-				cv.Sub += " n.s."
+				cv.Sub = append(cv.Sub, "n.s.")
 			}
 			return cv
 		}
@@ -288,9 +288,9 @@ func comparisonRows(c *analysis.Comparison) []rowView {
 		case e.Significant.ErrorRate && e.ErrorRateDelta < 0:
 			errCell.Class = "better"
 		default:
-			errCell.Sub = "n.s."
+			errCell.Sub = []string{"n.s."}
 		}
-		p999 := cellView{Value: "—", Sub: "no interval", Class: "ns"}
+		p999 := cellView{Value: "—", Sub: []string{"no interval"}, Class: "ns"}
 		if b := e.Baseline.Latency.P999; b > 0 {
 			p999.Value = signed(100*(e.Predicted.Latency.P999-b)/b, 1) + "%"
 		}

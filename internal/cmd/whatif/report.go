@@ -82,13 +82,9 @@ func reportScenario(ctx context.Context, opts *Options, path string) (*report.Sc
 	if err != nil {
 		return nil, err
 	}
-	spans := &spanCollector{max: FlowRequests}
 	var base sim.Config
 	o := *opts
-	o.configure = func(b *sim.Config) {
-		base = *b
-		b.OnSpan = spans.add
-	}
+	o.configure = func(b *sim.Config) { base = *b }
 	runs, err := Simulate(ctx, &o, path)
 	if err != nil {
 		return nil, err
@@ -119,7 +115,7 @@ func reportScenario(ctx context.Context, opts *Options, path string) (*report.Sc
 			sc.CDFs = append(sc.CDFs, report.CDF{Title: name + " latency CDF", Series: series})
 		}
 	}
-	if err := reportFlows(ctx, opts, s, spans, sc); err != nil {
+	if err := reportFlows(ctx, opts, s, &base, sc); err != nil {
 		return nil, err
 	}
 	if err := reportSweep(ctx, opts, path, s, &base, c, sc); err != nil {
@@ -129,8 +125,9 @@ func reportScenario(ctx context.Context, opts *Options, path string) (*report.Sc
 }
 
 // reportFlows builds the flow graph: from the recorded traces of a replay
-// scenario, else from the simulated baseline requests.
-func reportFlows(ctx context.Context, opts *Options, s *scenarios.Scenario, spans *spanCollector, sc *report.Scenario) error {
+// scenario, else from the spans of the first FlowRequests requests of one
+// more run of the baseline (the configuration of its first replication).
+func reportFlows(ctx context.Context, opts *Options, s *scenarios.Scenario, base *sim.Config, sc *report.Scenario) error {
 	if len(s.Traces) > 0 {
 		res, err := inspect.Load(ctx, quiet(opts.IO), s.Traces, "", false)
 		if err != nil {
@@ -140,12 +137,18 @@ func reportFlows(ctx context.Context, opts *Options, s *scenarios.Scenario, span
 		sc.FlowNote = fmt.Sprintf("Flow of the %s recorded in %s, before the changes.", plural(len(res.Traces), "trace"), strings.Join(s.Traces, ", "))
 		return nil
 	}
+	spans := &spanCollector{max: FlowRequests}
+	cfg := *base
+	cfg.Duration, cfg.Requests, cfg.OnSpan, cfg.OnReplication = 0, FlowRequests, spans.add, nil
+	if _, err := sim.Run(ctx, cfg); err != nil {
+		return fmt.Errorf("%s: flow graph: simulating the baseline: %w", s.Path, err)
+	}
 	res, err := trace.Assemble(ctx, &trace.Collector{Spans: spans.spans()}, trace.Options{})
 	if err != nil {
 		return fmt.Errorf("%s: flow graph: %w", s.Path, err)
 	}
 	sc.Flows = analysis.BuildFlows(res.Traces)
-	sc.FlowNote = fmt.Sprintf("Flow of the first %s measured in baseline replication 1 (simulated, before the changes): per operation its kind, executions per request and mean latency; per call the calls per request and the callee's p50 and p99.",
+	sc.FlowNote = fmt.Sprintf("Flow of %s of the baseline (simulated after the warm-up, before the changes): per operation its kind, executions per request and mean latency; per call the calls per request and the callee's p50 and p99.",
 		plural(len(res.Traces), "request"))
 	return nil
 }
