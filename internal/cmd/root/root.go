@@ -10,6 +10,7 @@ import (
 	plotcmd "github.com/tracesim/tracesim/internal/cmd/plot"
 	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmd/sweep"
+	testbedcmd "github.com/tracesim/tracesim/internal/cmd/testbed"
 	"github.com/tracesim/tracesim/internal/cmd/whatif"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
@@ -38,5 +39,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(sweep.NewCmd(io))
 	cmd.AddCommand(whatif.NewCmd(io))
 	cmd.AddCommand(dr.NewCmd(io))
+	cmd.AddCommand(testbedcmd.NewCmd(io))
 	return cmd
 }
