@@ -86,6 +86,16 @@ type LoadPoint struct {
 type Curve struct {
 	Name   string
 	Points []LoadPoint
+	// Style, when set, picks the curve's colour and dash pattern, so that
+	// related curves can share one (baseline and predicted in one colour
+	// each, p50 solid and p99 dashed); nil styles curves by position.
+	Style *CurveStyle
+}
+
+// CurveStyle indexes gonum's plotutil palettes: Color into
+// plotutil.DefaultColors, Dashes into plotutil.DefaultDashes.
+type CurveStyle struct {
+	Color, Dashes int
 }
 
 // CDF writes to w, in format ("png" or "svg"), the cumulative distribution
@@ -184,6 +194,13 @@ func Load(w io.Writer, format, title string, curves []Curve) error {
 		if len(c.Points) == 0 {
 			return fmt.Errorf("plot: curve %q has no points", c.Name)
 		}
+		colorIdx, dashIdx := i, i
+		if c.Style != nil {
+			if c.Style.Color < 0 || c.Style.Dashes < 0 {
+				return fmt.Errorf("plot: curve %q: style %+v: want indexes ≥ 0", c.Name, *c.Style)
+			}
+			colorIdx, dashIdx = c.Style.Color, c.Style.Dashes
+		}
 		line := make(plotter.XYs, len(c.Points))
 		band := make(plotter.XYs, 0, 2*len(c.Points))
 		hasBand := false
@@ -212,7 +229,7 @@ func Load(w io.Writer, format, title string, curves []Curve) error {
 			if err != nil {
 				return fmt.Errorf("plot: curve %q band: %w", c.Name, err)
 			}
-			poly.Color = translucent(plotutil.Color(i))
+			poly.Color = translucent(plotutil.Color(colorIdx))
 			poly.LineStyle.Width = 0
 			p.Add(poly)
 		}
@@ -220,8 +237,9 @@ func Load(w io.Writer, format, title string, curves []Curve) error {
 		if err != nil {
 			return fmt.Errorf("plot: curve %q: %w", c.Name, err)
 		}
-		style(&l.LineStyle, i)
-		s.Color = plotutil.Color(i)
+		style(&l.LineStyle, colorIdx)
+		l.LineStyle.Dashes = plotutil.Dashes(dashIdx)
+		s.Color = plotutil.Color(colorIdx)
 		s.Shape = draw.CircleGlyph{}
 		s.Radius = vg.Points(2.5)
 		p.Add(l, s)

@@ -3,12 +3,14 @@ package plot
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -126,5 +128,36 @@ func TestErrors(t *testing.T) {
 		if _, err := FormatOf(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("FormatOf(%q) error %v, want %q", path, err, want)
 		}
+	}
+}
+
+// TestLoadStyle: curves with a Style share colours as told; by position,
+// the second curve takes the second colour.
+func TestLoadStyle(t *testing.T) {
+	hex := func(i int) string {
+		r, g, b, _ := plotutil.Color(i).RGBA()
+		return fmt.Sprintf("#%02X%02X%02X", r>>8, g>>8, b>>8)
+	}
+	curves := loadCurves()
+	var byPos, styled bytes.Buffer
+	if err := Load(&byPos, "svg", "t", curves); err != nil {
+		t.Fatal(err)
+	}
+	curves[0].Style, curves[1].Style = &CurveStyle{Color: 2}, &CurveStyle{Color: 2, Dashes: 1}
+	if err := Load(&styled, "svg", "t", curves); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(byPos.String(), "stroke:"+hex(1)) {
+		t.Errorf("by position: no curve in %s", hex(1))
+	}
+	if strings.Contains(styled.String(), "stroke:"+hex(1)) || strings.Contains(styled.String(), "stroke:"+hex(0)) {
+		t.Errorf("styled: a curve is not in %s", hex(2))
+	}
+	if !strings.Contains(styled.String(), "stroke:"+hex(2)) {
+		t.Errorf("styled: no curve in %s", hex(2))
+	}
+	curves[0].Style = &CurveStyle{Color: -1}
+	if err := Load(io.Discard, "svg", "t", curves); err == nil {
+		t.Error("a negative style index is accepted")
 	}
 }

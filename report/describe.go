@@ -86,26 +86,28 @@ func Describe(c scenarios.Change) string {
 // Marks are the parts of a flow graph that a scenario's changes touch,
 // each with short labels of the changes: operations ("svc/op"), services,
 // calls from an operation to an operation, calls from a service to a
-// service, and the workload (entry operations).
+// service, calls into an operation or a service from anywhere, and the
+// workload (entry operations).
 type Marks struct {
 	Ops        map[string][]string
 	Services   map[string][]string
 	Calls      map[[2]string][]string // caller operation → callee operation
 	SvcCalls   map[[2]string][]string // caller service → callee service
 	InCallers  map[string][]string    // calls into an operation from any caller
+	InServices map[string][]string    // calls into any operation of a service
 	Workload   []string
-	Unmappable []string // changes that touch nothing a flow graph shows
 }
 
 // MarksOf returns the parts of a flow graph each change touches.
 func MarksOf(changes []scenarios.Change) *Marks {
 	m := &Marks{Ops: map[string][]string{}, Services: map[string][]string{}, Calls: map[[2]string][]string{},
-		SvcCalls: map[[2]string][]string{}, InCallers: map[string][]string{}}
+		SvcCalls: map[[2]string][]string{}, InCallers: map[string][]string{}, InServices: map[string][]string{}}
 	add := func(mm map[string][]string, k, label string) { mm[k] = append(mm[k], label) }
 	for _, c := range changes {
 		switch c := c.(type) {
 		case *scenarios.Disable:
 			add(m.Services, c.Service, "down ("+cmpOr(c.Mode, scenarios.ModeFail)+")")
+			add(m.InServices, c.Service, "to a service that is down")
 			if c.Mode == scenarios.ModeFailover && c.To != "" {
 				add(m.Services, c.To, "failover target for "+c.Service)
 			}

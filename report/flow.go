@@ -156,6 +156,7 @@ func (m *Marks) edge(from, to analysis.FlowNode) []string {
 		if to.Kind == analysis.PeerKind {
 			tsvc = to.Operation
 		}
+		out = append(out, m.InServices[tsvc]...)
 		out = append(out, m.SvcCalls[[2]string{fsvc, tsvc}]...)
 	}
 	for _, k := range sortedCallKeys(m.Calls) {

@@ -216,6 +216,16 @@ func TestFlowDOTMarks(t *testing.T) {
 	if strings.Contains(dot, "f0_n2") {
 		t.Errorf("the client span is drawn as a node:\n%s", dot)
 	}
+
+	down := string(FlowDOT([]*analysis.Flow{f}, MarksOf([]scenarios.Change{&scenarios.Disable{Service: "db", Mode: "fail"}})))
+	for _, want := range []string{
+		`f0_n0 [label="db/Get\nserver · 1/trace · mean 3 ms\nchanged: down (fail)", color="#D55E00"`,
+		`f0_n1 -> f0_n0 [label="1/trace\np50 2 · p99 9 ms\nchanged: to a service that is down", color="#D55E00"`,
+	} {
+		if !strings.Contains(down, want) {
+			t.Errorf("DOT lacks %s\n%s", want, down)
+		}
+	}
 }
 
 func TestDR(t *testing.T) {

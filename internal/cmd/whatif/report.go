@@ -220,11 +220,12 @@ func reportSweep(ctx context.Context, opts *Options, path string, s *scenarios.S
 			}
 		}
 	}
+	// One colour per run, p50 solid and p99 dashed.
 	names := [4]string{"baseline p50", "baseline p99", "predicted p50", "predicted p99"}
 	load := &report.Load{Title: ep.Endpoint + ": latency vs offered load (95% bands)"}
 	for i, pts := range curves {
 		if len(pts) > 0 {
-			load.Curves = append(load.Curves, plot.Curve{Name: names[i], Points: pts})
+			load.Curves = append(load.Curves, plot.Curve{Name: names[i], Points: pts, Style: &plot.CurveStyle{Color: i / 2, Dashes: i % 2}})
 		}
 	}
 	factors := make([]string, len(SweepFactors))
