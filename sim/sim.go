@@ -69,6 +69,8 @@ type Config struct {
 	// instance; least-loaded sees it idle and prefers it, the "black
 	// hole" of a least-request balancer without health checks). It is
 	// recorded as a failed execution of latency 0. Nil or empty: all up.
+	// (A closed-loop user with no think time whose entry instances are
+	// all down sends requests without time passing: MaxEvents ends it.)
 	Down map[string][]int
 	// MaxEvents stops the run with an error after that many events
 	// (0 = DefaultMaxEvents), so nothing runs forever.

@@ -100,7 +100,7 @@ func Availability(ctx context.Context, opts *Options) (*AvailabilityOutput, erro
 	}
 	rep, err := analysis.Availability(ctx, cfg, probs, opts.Samples)
 	if err != nil {
-		return nil, fmt.Errorf("--failure-prob: %w", err)
+		return nil, fmt.Errorf("model %s: %w", opts.Model, err)
 	}
 	return &AvailabilityOutput{AvailabilityReport: rep, DurationS: opts.Duration.Seconds()}, nil
 }

@@ -89,4 +89,10 @@ func TestAvailabilityCommandErrors(t *testing.T) {
 			t.Errorf("--failure-prob %q: error %v, want %q", tc.probs, err, tc.want)
 		}
 	}
+	var out bytes.Buffer
+	o := availOpts(&out, "0.1")
+	o.Samples = 0
+	if err := RunAvailability(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--samples 0") {
+		t.Errorf("--samples 0: error %v", err)
+	}
 }
