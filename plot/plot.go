@@ -246,6 +246,12 @@ func Load(w io.Writer, format, title string, curves []Curve) error {
 		p.Legend.Add(c.Name, l, s)
 	}
 	p.Y.Min = 0
+	// Headroom above the highest band for the legend in the top left
+	// corner: about one line per curve.
+	// (Add has already stretched the axes over the data.)
+	if p.Y.Max > 0 {
+		p.Y.Max *= 1.05 + 0.06*float64(len(curves))
+	}
 	return write(w, format, p)
 }
 
