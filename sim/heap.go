@@ -62,7 +62,7 @@ func (h *eventHeap) push(t int64, kind uint8, id int32, gen uint32) {
 	ev[i] = event{t: t, seq: seq, id: id, gen: gen}
 }
 
-// grow doubles the heap's capacity (out of push's inlined fast path).
+// grow doubles the heap's capacity, out of push's fast path.
 //
 //go:noinline
 func (h *eventHeap) grow() {
