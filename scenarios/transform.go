@@ -34,7 +34,7 @@ func scaleDist(d dist.Dist, f float64) dist.Dist {
 		for i, x := range d.Quantiles {
 			q[i] = x * f
 		}
-		out, err = ok(dist.NewEmpirical(q))
+		out, err = ok(dist.NewEmpiricalAt(d.Probs, q))
 	}
 	if out == nil || err != nil {
 		return dist.Scale(d, f)
@@ -59,7 +59,7 @@ func shiftDist(d dist.Dist, addNS float64) dist.Dist {
 		for i, x := range d.Quantiles {
 			q[i] = x + addNS
 		}
-		out, err = ok(dist.NewEmpirical(q))
+		out, err = ok(dist.NewEmpiricalAt(d.Probs, q))
 	}
 	if out == nil || err != nil {
 		return dist.Shift(d, addNS)

@@ -767,7 +767,7 @@ func (r *reader) dist(n *yaml.Node, path string, comments ...string) (dist.Dist,
 		}
 		d, err = ok2(dist.NewUniform(p[0], p[1]))
 	case dist.FamilyEmpirical:
-		f, ok := r.fields(v, fp, "{quantiles: [...]}", false, "quantiles")
+		f, ok := r.fields(v, fp, "{quantiles: [...]} or {p: [...], quantiles: [...]}", false, "p", "quantiles")
 		if !ok {
 			return nil, nil
 		}
@@ -787,7 +787,21 @@ func (r *reader) dist(n *yaml.Node, path string, comments ...string) (dist.Dist,
 				return nil, nil
 			}
 		}
-		d, err = ok2(dist.NewEmpirical(q))
+		var probs []float64
+		if pv, has := f["p"]; has {
+			pp := field(fp, "p")
+			items, ok := r.items(pv, pp, "a list of probabilities from 0 to 1", false)
+			if !ok {
+				return nil, nil
+			}
+			probs = make([]float64, len(items))
+			for i, it := range items {
+				if probs[i], ok = r.number(it, index(pp, i)); !ok {
+					return nil, nil
+				}
+			}
+		}
+		d, err = ok2(dist.NewEmpiricalAt(probs, q))
 	default:
 		r.errorf(ps[0].k, path, "unknown distribution %q%s; expected %s", fam, Suggest(fam, dist.Families()), orList(dist.Families()))
 		return nil, nil
@@ -1135,6 +1149,13 @@ func distNode(d dist.Dist, fit *dist.Fit) *yaml.Node {
 		addPair(params, "min", durNode(d.Min))
 		addPair(params, "max", durNode(d.Max))
 	case *dist.Empirical:
+		if d.Probs != nil {
+			p := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, x := range d.Probs {
+				p.Content = append(p.Content, numNode(x))
+			}
+			addPair(params, "p", p)
+		}
 		q := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
 		for _, x := range d.Quantiles {
 			q.Content = append(q.Content, durNode(x))

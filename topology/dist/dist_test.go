@@ -232,7 +232,7 @@ func BenchmarkSample(b *testing.B) {
 			x[i] = float64(i * i)
 		}
 		return x
-	}(), EmpiricalQuantiles)
+	}(), EmpiricalProbs())
 	b.Run("empirical21", func(b *testing.B) {
 		r := newRand()
 		var s float64
@@ -243,4 +243,34 @@ func BenchmarkSample(b *testing.B) {
 			b.Fatal(s)
 		}
 	})
+}
+
+// TestEmpiricalWithProbs checks the unevenly spaced form against hand
+// computation: p = 0, 0.5, 0.99, 1 at 1, 2, 10, 11 ms.
+func TestEmpiricalWithProbs(t *testing.T) {
+	e, err := NewEmpiricalAt([]float64{0, 0.5, 0.99, 1}, []float64{1e6, 2e6, 10e6, 11e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ p, want float64 }{
+		{0, 1e6}, {0.25, 1.5e6}, {0.5, 2e6}, {0.745, 6e6}, {0.99, 10e6}, {0.995, 10.5e6}, {1, 11e6},
+	} {
+		if got := e.Quantile(c.p); math.Abs(got-c.want) > 1e-6 {
+			t.Errorf("Quantile(%v) = %v, want %v", c.p, got, c.want)
+		}
+		if c.p > 0 && c.p < 1 {
+			if got := e.CDF(c.want); math.Abs(got-c.p) > 1e-12 {
+				t.Errorf("CDF(%v) = %v, want %v", c.want, got, c.p)
+			}
+		}
+	}
+	// 0.5 × 1.5 + 0.49 × 6 + 0.01 × 10.5 ms.
+	if got, want := e.Mean(), 3.795e6; math.Abs(got-want) > 1 {
+		t.Errorf("Mean = %v, want %v", got, want)
+	}
+	for _, bad := range [][]float64{{0, 0.5, 1}, {0.1, 0.5, 0.9, 1}, {0, 0.6, 0.5, 1}, {0, 0.5, 0.9, 0.95}} {
+		if _, err := NewEmpiricalAt(bad, []float64{1, 2, 3, 4}); err == nil {
+			t.Errorf("probs %v accepted", bad)
+		}
+	}
 }

@@ -289,17 +289,26 @@ func (u *Uniform) CDF(x float64) float64 {
 	return (x - u.Min) / (u.Max - u.Min)
 }
 
-// Empirical is a distribution given by equally spaced quantiles: with n
-// quantiles, Quantiles[i] is the i/(n-1)-quantile, and values in between
-// are interpolated linearly (so the CDF is piecewise linear). It keeps
-// any shape, including several modes, at the cost of a fixed resolution.
+// Empirical is a distribution given by quantiles: Quantiles[i] is the
+// Probs[i]-quantile, and values in between are interpolated linearly (so
+// the CDF is piecewise linear). Without Probs the quantiles are equally
+// spaced: with n of them, Quantiles[i] is the i/(n-1)-quantile. It keeps
+// any shape, including several modes, at the cost of a fixed resolution;
+// Probs lets the resolution be finer in the tail, where p99 lives.
 type Empirical struct {
 	Quantiles []float64 // ns, non-decreasing, from p=0 to p=1
+	Probs     []float64 // nil, or increasing from 0 to 1, one per quantile
 }
 
 // NewEmpirical returns the distribution with the given equally spaced
 // quantiles (p = 0, 1/(n-1), ..., 1). The slice is copied.
 func NewEmpirical(quantilesNS []float64) (*Empirical, error) {
+	return NewEmpiricalAt(nil, quantilesNS)
+}
+
+// NewEmpiricalAt returns the distribution whose probs[i]-quantile is
+// quantilesNS[i]; probs nil means equally spaced. The slices are copied.
+func NewEmpiricalAt(probs, quantilesNS []float64) (*Empirical, error) {
 	if len(quantilesNS) == 0 {
 		return nil, errors.New("empirical needs at least one quantile")
 	}
@@ -312,12 +321,34 @@ func NewEmpirical(quantilesNS []float64) (*Empirical, error) {
 				i, FormatDuration(q), i-1, FormatDuration(quantilesNS[i-1]))
 		}
 	}
-	return &Empirical{Quantiles: slices.Clone(quantilesNS)}, nil
+	if probs != nil {
+		if len(probs) != len(quantilesNS) || len(probs) < 2 {
+			return nil, fmt.Errorf("empirical p has %d probabilities for %d quantiles: want one per quantile, at least 2", len(probs), len(quantilesNS))
+		}
+		if probs[0] != 0 || probs[len(probs)-1] != 1 {
+			return nil, fmt.Errorf("empirical p must run from 0 to 1, got %v to %v", probs[0], probs[len(probs)-1])
+		}
+		for i := 1; i < len(probs); i++ {
+			if !(probs[i] > probs[i-1]) {
+				return nil, fmt.Errorf("empirical p must increase: p %d (%v) is not above p %d (%v)", i, probs[i], i-1, probs[i-1])
+			}
+		}
+		probs = slices.Clone(probs)
+	}
+	return &Empirical{Quantiles: slices.Clone(quantilesNS), Probs: probs}, nil
 }
 
 func (e *Empirical) Sample(r *rand.Rand) float64 { return e.at(r.Float64()) }
 func (e *Empirical) Quantile(p float64) float64  { return e.at(clamp01(p)) }
 func (e *Empirical) Family() string              { return FamilyEmpirical }
+
+// prob is the probability of quantile i.
+func (e *Empirical) prob(i int) float64 {
+	if e.Probs != nil {
+		return e.Probs[i]
+	}
+	return float64(i) / float64(len(e.Quantiles)-1)
+}
 
 // at interpolates the quantile at p in [0, 1].
 func (e *Empirical) at(p float64) float64 {
@@ -325,16 +356,29 @@ func (e *Empirical) at(p float64) float64 {
 	if len(q) == 1 {
 		return q[0]
 	}
-	u := p * float64(len(q)-1)
-	i := int(u)
+	if e.Probs == nil {
+		u := p * float64(len(q)-1)
+		i := int(u)
+		if i >= len(q)-1 {
+			return q[len(q)-1]
+		}
+		return q[i] + (u-float64(i))*(q[i+1]-q[i])
+	}
+	// The last i with Probs[i] <= p.
+	i, _ := slices.BinarySearch(e.Probs, p)
+	if i < len(e.Probs) && e.Probs[i] == p {
+		return q[i]
+	}
+	i--
 	if i >= len(q)-1 {
 		return q[len(q)-1]
 	}
-	return q[i] + (u-float64(i))*(q[i+1]-q[i])
+	lo, hi := e.Probs[i], e.Probs[i+1]
+	return q[i] + (p-lo)/(hi-lo)*(q[i+1]-q[i])
 }
 
-// Mean is the mean of the piecewise-uniform distribution: the average
-// of the segment midpoints.
+// Mean is the mean of the piecewise-uniform distribution: the segment
+// midpoints weighted by their probability.
 func (e *Empirical) Mean() float64 {
 	q := e.Quantiles
 	if len(q) == 1 {
@@ -342,9 +386,9 @@ func (e *Empirical) Mean() float64 {
 	}
 	var s float64
 	for i := 1; i < len(q); i++ {
-		s += (q[i-1] + q[i]) / 2
+		s += (e.prob(i) - e.prob(i-1)) * (q[i-1] + q[i]) / 2
 	}
-	return s / float64(len(q)-1)
+	return s
 }
 
 // CDF inverts the interpolation: piecewise linear between quantiles,
@@ -366,7 +410,8 @@ func (e *Empirical) CDF(x float64) float64 {
 		return 1
 	})
 	i--
-	return (float64(i) + (x-q[i])/(q[i+1]-q[i])) / float64(n-1)
+	lo, hi := e.prob(i), e.prob(i+1)
+	return lo + (x-q[i])/(q[i+1]-q[i])*(hi-lo)
 }
 
 // checkParam rejects a dimensionless parameter that is NaN, infinite,
@@ -405,7 +450,7 @@ func Check(d Dist) error {
 	case *Uniform:
 		_, err = NewUniform(d.Min, d.Max)
 	case *Empirical:
-		_, err = NewEmpirical(d.Quantiles)
+		_, err = NewEmpiricalAt(d.Probs, d.Quantiles)
 	case nil:
 		err = errors.New("no distribution")
 	default:

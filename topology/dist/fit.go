@@ -13,10 +13,6 @@ import (
 // enough to compare it with the acceptance threshold.
 const KSDigits = 2
 
-// EmpiricalQuantiles is how many quantiles FitBest keeps when no family
-// fits: p = 0, 0.05, ..., 1.
-const EmpiricalQuantiles = 21
-
 // minFitN is the smallest sample FitBest fits a family to; below it the
 // KS test cannot tell families apart, so the data is kept as quantiles.
 const minFitN = 8
@@ -225,27 +221,71 @@ func FitBest(x []float64) (Dist, Fit) {
 			return cands[best].d, fit
 		}
 	}
-	e := empiricalOf(xs, EmpiricalQuantiles)
+	e := empiricalOf(xs, EmpiricalProbs())
 	fit.KS = RoundSig(KS(xs, e.CDF), KSDigits)
 	return e, fit
 }
 
-// empiricalOf keeps k equally spaced quantiles of sorted xs, each the
-// linear interpolation between the two nearest order statistics (the
-// usual "type 7" sample quantile), rounded like a model file.
-func empiricalOf(xs []float64, k int) *Empirical {
-	q := make([]float64, k)
+// EmpiricalProbs returns the probabilities at which FitBest keeps
+// quantiles when no family fits: every 5%, then finer in the tail (98%,
+// 99%, 99.5%, 99.9%), so that the model's p99 comes from the data's p99
+// rather than from a straight line between its p95 and its maximum.
+func EmpiricalProbs() []float64 {
+	return []float64{0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+		0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1}
+}
+
+// empiricalOf keeps the quantiles of sorted xs at probs, each the linear
+// interpolation between the two nearest order statistics (the usual
+// "type 7" sample quantile), rounded like a model file. Tail points the
+// sample is too small to resolve (fewer than 2 samples beyond them) are
+// dropped.
+func empiricalOf(xs []float64, probs []float64) *Empirical {
 	n := len(xs)
-	for j := range q {
-		h := float64(j) / float64(k-1) * float64(n-1)
+	var ps, q []float64
+	for _, p := range probs {
+		if p > 0 && p < 1 && (1-p)*float64(n) < 2 {
+			continue
+		}
+		h := p * float64(n-1)
 		i := int(h)
 		v := xs[min(i, n-1)]
 		if i+1 < n {
 			v += (h - float64(i)) * (xs[i+1] - xs[i])
 		}
-		q[j] = RoundDuration(v)
+		ps = append(ps, p)
+		q = append(q, RoundDuration(v))
 	}
-	return &Empirical{Quantiles: q}
+	// The top bin spreads its share of the mass evenly up to the last
+	// point. At the sample maximum, one outlier (a stalled process, a GC
+	// pause) would stretch that whole share to itself and inflate the mean;
+	// instead the last point is placed so that the bin's mean is the mean
+	// of the samples in it (never below the point before nor above the
+	// maximum).
+	if k := len(q); k >= 3 {
+		lo := q[k-2]
+		from := int(ps[k-2] * float64(n-1))
+		var sum float64
+		for _, x := range xs[from:] {
+			sum += x
+		}
+		mean := sum / float64(n-from)
+		q[k-1] = RoundDuration(math.Max(lo, math.Min(xs[n-1], 2*mean-lo)))
+	}
+	e := &Empirical{Quantiles: q, Probs: ps}
+	if evenlySpaced(ps) {
+		e.Probs = nil
+	}
+	return e
+}
+
+func evenlySpaced(ps []float64) bool {
+	for i, p := range ps {
+		if math.Abs(p-float64(i)/float64(len(ps)-1)) > 1e-12 {
+			return false
+		}
+	}
+	return true
 }
 
 func mean(x []float64) float64 {
