@@ -114,7 +114,7 @@ func (s *System) runShape(ctx context.Context, in *instance, o *operation, sh *t
 		case len(st.Parallel) > 0:
 			err = s.runCalls(ctx, in, o, st.Parallel, len(st.Parallel))
 		case st.Pool != nil:
-			err = s.runCalls(ctx, in, o, st.Pool.Calls, max(st.Pool.Size, 1))
+			err = s.runCalls(ctx, in, o, s.pools[st.Pool], max(st.Pool.Size, 1))
 		}
 		if err != nil {
 			return err

@@ -99,6 +99,7 @@ type System struct {
 	ops     map[string]*operation
 	entries []*operation // sorted by name
 	caches  []*cache
+	pools   map[*topology.Pool][]*topology.Call // each pool's calls, repeats unrolled
 	tps     []*sdktrace.TracerProvider
 	servers []*http.Server
 	done    chan struct{} // closed by Close: aborts sleeps
@@ -270,9 +271,10 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 			DisableCompression:  true,
 			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		},
-		svcs: map[string]*service{},
-		ops:  map[string]*operation{},
-		done: make(chan struct{}),
+		svcs:  map[string]*service{},
+		ops:   map[string]*operation{},
+		pools: map[*topology.Pool][]*topology.Call{},
+		done:  make(chan struct{}),
 	}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
@@ -320,6 +322,13 @@ func (s *System) build(ctx context.Context, disabled map[string]bool) error {
 			o.cum[n-1] = 1
 		}
 		s.ops[name] = o
+		for _, sh := range mo.Shapes {
+			for _, st := range sh.Steps {
+				if st.Pool != nil {
+					s.pools[st.Pool] = unrollPool(st.Pool)
+				}
+			}
+		}
 		if mo.Entry != nil {
 			s.entries = append(s.entries, o)
 		}
@@ -337,6 +346,27 @@ func (s *System) build(ctx context.Context, disabled map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// unrollPool lists a pool's calls with each repeated call unrolled into
+// Repeat calls of its own: a pool of size 3 over {call: X, repeat: 10} is
+// ten calls to X, at most three at once (DESIGN.md's meaning of a pool,
+// and what topology.Build records when it merges the calls of a pool).
+// Calls in a parallel group keep their repeats as a sequential loop.
+func unrollPool(p *topology.Pool) []*topology.Call {
+	var out []*topology.Call
+	for _, c := range p.Calls {
+		if c.Repeat <= 1 {
+			out = append(out, c)
+			continue
+		}
+		one := *c
+		one.Repeat = 1
+		for range c.Repeat {
+			out = append(out, &one)
+		}
+	}
+	return out
 }
 
 // startInstance binds one listener of svc and serves it (unless the

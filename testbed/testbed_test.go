@@ -43,7 +43,7 @@ operations:
 // overhead (three sleeps' timer slack, two HTTP round trips on loopback,
 // OpenTelemetry spans). One user at a time, so nothing queues. The
 // overhead measured on the 2-core machine is about 0.5–1 ms per request
-// (see the log line); the test allows 0–3 ms on the mean and 10 ms on p99.
+// (see the log line); the test allows 0–3 ms on the mean and on p90.
 func TestChainLatency(t *testing.T) {
 	res, _ := run(t, model(t, chainYAML), Options{Seed: 1, Traces: &bytes.Buffer{}},
 		Workload{Users: 1, Requests: 150, Warmup: 100 * time.Millisecond})
@@ -51,13 +51,15 @@ func TestChainLatency(t *testing.T) {
 	if e.Requests != 150 || e.Errors != 0 {
 		t.Fatalf("requests %d errors %d, want 150 and 0", e.Requests, e.Errors)
 	}
-	mean, p50, p99 := ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.99))
-	t.Logf("chain a→b, 20 ms of sleeps: mean %.3f p50 %.3f p99 %.3f ms: overhead %.3f ms per request (2 hops, 4 sleeps)", mean, p50, p99, mean-20)
+	mean, p50, p90, p99 := ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.9)), ms(e.Quantile(.99))
+	t.Logf("chain a→b, 20 ms of sleeps: mean %.3f p50 %.3f p90 %.3f p99 %.3f ms: overhead %.3f ms per request (2 hops, 5 sleeps)", mean, p50, p90, p99, mean-20)
 	if mean < 20 || mean > 23 {
 		t.Errorf("mean %.3f ms, want 20 ms + 0..3 ms of overhead", mean)
 	}
-	if p99 > 30 {
-		t.Errorf("p99 %.3f ms, want ≤ 30 (the tail takes the noise of a shared 2-core machine)", p99)
+	// p99 of 150 requests is one or two requests: on a shared 2-core
+	// machine another process's burst shows there, so p90 is checked.
+	if p90 > 23 {
+		t.Errorf("p90 %.3f ms, want ≤ 23", p90)
 	}
 	if ms(e.Latencies[0]) < 20 {
 		t.Errorf("fastest request %.3f ms: below the 20 ms of sleeps", ms(e.Latencies[0]))

@@ -1,0 +1,164 @@
+package testbed
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tracesim/tracesim/scenarios"
+)
+
+// TestOverheadPerHop measures what the testbed itself adds per call: a
+// chain of 4 services with no work and no network overhead, one request
+// at a time. Everything measured is HTTP on loopback, handler dispatch
+// and OpenTelemetry spans (a server span per hop, a client span per
+// call). The log line gives the number; the test only bounds it (< 1 ms
+// per hop).
+func TestOverheadPerHop(t *testing.T) {
+	m := model(t, `
+version: 1
+services: {s1: {}, s2: {}, s3: {}, s4: {}}
+operations:
+  s1/op:
+    entry: {rate: 1/s}
+    shapes: [{weight: 1, steps: [{call: s2/op}]}]
+  s2/op:
+    shapes: [{weight: 1, steps: [{call: s3/op}]}]
+  s3/op:
+    shapes: [{weight: 1, steps: [{call: s4/op}]}]
+  s4/op:
+    shapes: [{weight: 1, steps: [{work: {constant: 0s}}]}]
+`)
+	res, _ := run(t, m, Options{Seed: 8}, Workload{Users: 1, Requests: 300, Warmup: 100 * time.Millisecond})
+	e := endpoint(t, res, "s1/op")
+	perHop := ms(e.Mean()) / 4
+	t.Logf("4 hops without work: mean %.3f p50 %.3f p99 %.3f ms: %.3f ms per hop (HTTP + OTel)", ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.99)), perHop)
+	if perHop > 1 {
+		t.Errorf("%.3f ms per hop, want < 1 ms", perHop)
+	}
+}
+
+const callsYAML = `
+version: 1
+services:
+  a: {}
+  b: {}
+  c: {}
+  d: {}
+operations:
+  a/GET /a:
+    entry: {rate: 20/s}
+    shapes:
+      - weight: 1
+        steps:
+          - call: b/get
+          - call: c/get
+          - pool:
+              size: 1
+              calls: [{call: d/get, repeat: 4}]
+  b/get:
+    shapes: [{weight: 1, steps: [{work: {constant: 10ms}}]}]
+  c/get:
+    shapes: [{weight: 1, steps: [{work: {constant: 10ms}}]}]
+  d/get:
+    shapes: [{weight: 1, steps: [{work: {constant: 5ms}}]}]
+`
+
+// TestParallelize: b and c in sequence (20 ms) become one parallel group
+// (10 ms); the pool of 4 × 5 ms calls goes from size 1 (20 ms) to size 4
+// (5 ms). 40 ms → 15 ms, plus ~0.3 ms of overhead per call (6 calls).
+func TestParallelize(t *testing.T) {
+	m := model(t, callsYAML)
+	w := Workload{Users: 1, Requests: 20}
+	base, _ := run(t, m, Options{Seed: 9}, w)
+	par, _ := run(t, m, Options{Seed: 9, Changes: []scenarios.Change{
+		&scenarios.Parallelize{In: "a/GET /a", Calls: []string{"b/get", "c/get"}},
+		&scenarios.Parallelize{In: "a/GET /a", PoolSize: 4},
+	}}, w)
+	b, p := ms(endpoint(t, base, "a/GET /a").Mean()), ms(endpoint(t, par, "a/GET /a").Mean())
+	t.Logf("sequential %.3f ms, parallel %.3f ms", b, p)
+	if !within(b, 42, 2.5) || !within(p, 16.5, 2) {
+		t.Errorf("mean %.3f → %.3f ms, want 40 → 15 ms + overhead", b, p)
+	}
+}
+
+// TestSkipFailoverScaleLatency: skip removes the calls to b (10 ms less);
+// failover sends them to c (same operation name, c's 10 ms, c executes
+// them); scale gives b three listeners; latency adds 6 ms to every call
+// from a to c.
+func TestSkipFailoverScaleLatency(t *testing.T) {
+	m := model(t, callsYAML)
+	w := Workload{Users: 1, Requests: 10}
+	three := 3
+	res, s := run(t, m, Options{Seed: 10, Changes: []scenarios.Change{
+		&scenarios.Disable{Service: "b", Mode: scenarios.ModeSkip},
+		&scenarios.Scale{Service: "d", Instances: &three},
+		&scenarios.Latency{From: "a", To: "c", Add: 6e6},
+	}}, w)
+	if got := stat(s, "b/get").Executed; got != 0 {
+		t.Errorf("b executed %d times after skip", got)
+	}
+	if n := len(s.Addr("d")); n != 3 {
+		t.Errorf("d has %d listeners, want 3", n)
+	}
+	// 10 (c) + 6 (latency) + 20 (pool) = 36 ms.
+	if got := ms(endpoint(t, res, "a/GET /a").Mean()); !within(got, 37, 1.5) {
+		t.Errorf("skip + latency: mean %.3f ms, want 36 ms + overhead", got)
+	}
+	_, s = run(t, m, Options{Seed: 10, Changes: []scenarios.Change{
+		&scenarios.Disable{Service: "b", Mode: scenarios.ModeFailover, To: "c"},
+	}}, w)
+	if b, c := stat(s, "b/get").Executed, stat(s, "c/get").Executed; b != 0 || c != 20 {
+		t.Errorf("failover: b executed %d, c %d; want 0 and 20", b, c)
+	}
+}
+
+// TestTimeoutRetryAsync: a call with a 5 ms timeout to a 20 ms operation
+// times out, is retried once after 2 ms (to b's other instance), times
+// out again and, being optional, is tolerated: 5 + 2 + 5 = 12 ms, both
+// attempts run b to the end. The fire-and-forget call to c (30 ms) adds
+// nothing. A required call that times out fails the request.
+func TestTimeoutRetryAsync(t *testing.T) {
+	m := model(t, `
+version: 1
+services:
+  a: {}
+  b: {instances: 2}
+  c: {}
+operations:
+  a/GET /a:
+    entry: {rate: 20/s}
+    shapes:
+      - weight: 1
+        steps:
+          - call: c/log
+            async: true
+          - call: b/slow
+            timeout: 5ms
+            retries: {max: 1, backoff: 2ms}
+            optional: true
+  a/GET /strict:
+    entry: {rate: 20/s}
+    shapes:
+      - weight: 1
+        steps:
+          - call: b/slow
+            timeout: 5ms
+  b/slow:
+    shapes: [{weight: 1, steps: [{work: {constant: 20ms}}]}]
+  c/log:
+    shapes: [{weight: 1, steps: [{work: {constant: 30ms}}]}]
+`)
+	res, s := run(t, m, Options{Seed: 11}, Workload{Users: 2, Requests: 20})
+	tol, strict := endpoint(t, res, "a/GET /a"), endpoint(t, res, "a/GET /strict")
+	if tol.Errors != 0 || !within(ms(tol.Mean()), 13, 1.5) {
+		t.Errorf("optional with retry: %d errors, mean %.3f ms; want 0 and 12 ms + overhead", tol.Errors, ms(tol.Mean()))
+	}
+	if strict.Errors != strict.Requests || !within(ms(strict.Mean()), 5.5, 1) {
+		t.Errorf("required: %d errors of %d, mean %.3f ms; want all, 5 ms + overhead", strict.Errors, strict.Requests, ms(strict.Mean()))
+	}
+	// Close waited for every execution: b ran each attempt to its end.
+	a, strictN, b, c := stat(s, "a/GET /a").Executed, stat(s, "a/GET /strict").Executed, stat(s, "b/slow").Executed, stat(s, "c/log").Executed
+	if b != 2*a+strictN || c != a {
+		t.Errorf("a %d, strict %d: b executed %d (want %d), c %d (want %d)", a, strictN, b, 2*a+strictN, c, a)
+	}
+}
