@@ -233,13 +233,19 @@ func compileStep(st *topology.Step, opIdx map[string]int32) (stepC, error) {
 		if st.Pool.Size < 1 {
 			return stepC{}, fmt.Errorf("pool size %d, need ≥ 1", st.Pool.Size)
 		}
-		calls := make([]callC, len(st.Pool.Calls))
+		// A pool member with repeat N is N calls through the pool ("fetch
+		// 20 items, 5 at a time"), each taking its own slot.
+		calls := make([]callC, 0, len(st.Pool.Calls))
 		for i, c := range st.Pool.Calls {
 			cc, err := compileCall(c, opIdx)
 			if err != nil {
 				return stepC{}, fmt.Errorf("pool call %d: %w", i, err)
 			}
-			calls[i] = cc
+			n := cc.repeat
+			cc.repeat = 1
+			for range n {
+				calls = append(calls, cc)
+			}
 		}
 		return stepC{kind: stepCalls, calls: calls, limit: int32(st.Pool.Size)}, nil
 	}

@@ -67,6 +67,15 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// A pool member with repeat N is N calls through the pool, not N calls
+// in one slot: 7 calls of 10 ms, 3 at a time, take 30 ms.
+func TestPoolRepeat(t *testing.T) {
+	m := chain([]*topology.Step{{Pool: &topology.Pool{Size: 3, Calls: []*topology.Call{
+		{Target: "b/x", Repeat: 5}, {Target: "b/y", Repeat: 2}}}}},
+		map[string]*topology.Operation{"b/x": {Shapes: one(work(constant(t, 10)))}, "b/y": {Shapes: one(work(constant(t, 10)))}})
+	exactLatency(t, m, 30)
+}
+
 // Parallel constant calls take the longest; async calls are not waited for.
 func TestParallelAsync(t *testing.T) {
 	m := chain([]*topology.Step{

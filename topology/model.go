@@ -97,9 +97,12 @@ type Call struct {
 	NetworkFit *dist.Fit
 	Timeout    time.Duration // 0 = none
 	Retries    *Retry
-	Repeat     int  // sequential repetitions (≥ 1; 0 means 1)
-	Optional   bool // the caller tolerates its failure
-	Async      bool // fire and forget: the caller does not wait
+	// Repeat is how many times the call is made (≥ 1; 0 means 1): one
+	// after another, except in a pool, where each repetition is a call of
+	// its own through the pool ("fetch 20 items, 5 at a time").
+	Repeat   int
+	Optional bool // the caller tolerates its failure
+	Async    bool // fire and forget: the caller does not wait
 }
 
 // Retry is a retry policy: on error, call again up to Max more times,
