@@ -11,6 +11,7 @@ import (
 	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmd/sweep"
 	testbedcmd "github.com/tracesim/tracesim/internal/cmd/testbed"
+	validatecmd "github.com/tracesim/tracesim/internal/cmd/validate"
 	"github.com/tracesim/tracesim/internal/cmd/whatif"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
@@ -40,5 +41,6 @@ does to the latency and errors of every endpoint.`,
 	cmd.AddCommand(whatif.NewCmd(io))
 	cmd.AddCommand(dr.NewCmd(io))
 	cmd.AddCommand(testbedcmd.NewCmd(io))
+	cmd.AddCommand(validatecmd.NewCmd(io))
 	return cmd
 }
