@@ -213,13 +213,14 @@ func TestAssembleJoins64BitTraceIDs(t *testing.T) {
 
 func TestAssembleAsync(t *testing.T) {
 	root := sp(1, 1, 0, "a", KindServer, 0, 100)
-	outlives := sp(1, 2, 1, "a", KindInternal, 50, 100)
+	outlives := sp(1, 2, 1, "a", KindInternal, 50, 200) // ends 150 µs after the parent
+	jitter := sp(1, 7, 1, "a", KindClient, 90, 26)      // ends 16 µs after: instrumentation jitter, not async
 	follows := sp(1, 3, 1, "a", KindInternal, 10, 10)
 	follows.Flags |= FlagFollowsFrom
 	producer := sp(1, 4, 1, "a", KindProducer, 20, 5)
 	consumer := sp(1, 5, 4, "q", KindConsumer, 500, 5)
 	inside := sp(1, 6, 1, "a", KindInternal, 60, 40) // ends exactly with the parent
-	r := assemble(t, root, outlives, follows, producer, consumer, inside)
+	r := assemble(t, root, outlives, follows, producer, consumer, inside, jitter)
 	if r.Quality.AsyncSpans != 3 {
 		t.Errorf("async = %d, want 3", r.Quality.AsyncSpans)
 	}
