@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,6 +85,15 @@ func TestTableAndErrors(t *testing.T) {
 func TestExamples(t *testing.T) {
 	for _, f := range []string{"parallelize", "cache", "batch", "disable", "scale-load", "speedup", "latency", "error"} {
 		if _, err := run(t, Options{Scenarios: []string{"../../../examples/scenarios/" + f + ".yaml"}, Replications: 2, Duration: 5e9}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	shop, err := filepath.Glob("../../../examples/shop/scenarios/*.yaml")
+	if err != nil || len(shop) < 10 {
+		t.Fatalf("examples/shop/scenarios: %d files (%v), want one per change kind", len(shop), err)
+	}
+	for _, f := range shop {
+		if _, err := run(t, Options{Scenarios: []string{f}, Replications: 2, Duration: 5e9}); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
