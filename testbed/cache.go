@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tracesim/tracesim/scenarios"
+	"github.com/tracesim/tracesim/topology"
 )
 
 // cacheCapacity is the number of entries of a testbed cache.
@@ -44,6 +45,12 @@ func (s *System) addCache(c *scenarios.Cache, i int) error {
 	if s.ops[c.Target] == nil {
 		return fmt.Errorf("cache: unknown operation %q", c.Target)
 	}
+	if !s.calledBy(c.Target, c.In) {
+		// The other changes removed every call it would sit in front of
+		// (skip, failover, batch): the prediction still has a cache
+		// operation there, the testbed would have nothing to cache.
+		return fmt.Errorf("cache of %s: after the scenario's other changes no operation%s calls it, so the cache cannot be put in front of a call", c.Target, inText(c.In))
+	}
 	ch := &cache{
 		target: c.Target, in: c.In,
 		hitLatency: time.Duration(c.HitLatency), fill: time.Duration(c.Fill),
@@ -60,6 +67,37 @@ func (s *System) addCache(c *scenarios.Cache, i int) error {
 	s.logf("testbed: cache in front of %s (callers: %s): %d entries over %d keys, hit ratio %.4f",
 		c.Target, orAll(c.In), cacheCapacity, ch.keys, ch.ratio())
 	return nil
+}
+
+func inText(in string) string {
+	if in == "" {
+		return ""
+	}
+	return " " + in + " (in)"
+}
+
+// calledBy reports whether operation in (any operation if "") calls
+// target in the model the testbed runs.
+func (s *System) calledBy(target, in string) bool {
+	for name, op := range s.model.Operations {
+		if in != "" && name != in {
+			continue
+		}
+		for _, sh := range op.Shapes {
+			for _, st := range sh.Steps {
+				calls := append([]*topology.Call{st.Call}, st.Parallel...)
+				if st.Pool != nil {
+					calls = append(calls, st.Pool.Calls...)
+				}
+				for _, c := range calls {
+					if c != nil && c.Target == target {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func orAll(in string) string {

@@ -80,3 +80,25 @@ func stat(s *System, op string) OpStats {
 	}
 	return OpStats{Op: op}
 }
+
+// Bounds of a latency the testbed measures, in ms: it never takes less
+// than its sleeps (up to timer rounding, minSlack), and its own overhead
+// — HTTP on loopback, spans, timer slack — adds at most fixedSlack plus
+// callSlack per call on the request's path. The upper bounds are loose
+// on purpose: `go test ./...` runs other packages' tests on the same 2
+// cores at the same time.
+const (
+	minSlack   = 0.3
+	fixedSlack = 1.0
+	callSlack  = 0.6
+)
+
+// checkLatency fails the test unless got (ms) is want (ms) plus the
+// testbed's overhead for calls calls on the request's path.
+func checkLatency(t *testing.T, what string, got, want float64, calls int) {
+	t.Helper()
+	hi := want + fixedSlack + callSlack*float64(calls)
+	if got < want-minSlack || got > hi {
+		t.Errorf("%s: %.3f ms, want %.3f ms of sleeps + overhead (%.3f .. %.3f)", what, got, want, want-minSlack, hi)
+	}
+}

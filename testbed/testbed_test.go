@@ -43,7 +43,7 @@ operations:
 // overhead (three sleeps' timer slack, two HTTP round trips on loopback,
 // OpenTelemetry spans). One user at a time, so nothing queues. The
 // overhead measured on the 2-core machine is about 0.5–1 ms per request
-// (see the log line); the test allows 0–3 ms on the mean and on p90.
+// (see the log line); checkLatency bounds it.
 func TestChainLatency(t *testing.T) {
 	res, _ := run(t, model(t, chainYAML), Options{Seed: 1, Traces: &bytes.Buffer{}},
 		Workload{Users: 1, Requests: 150, Warmup: 100 * time.Millisecond})
@@ -53,14 +53,11 @@ func TestChainLatency(t *testing.T) {
 	}
 	mean, p50, p90, p99 := ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.9)), ms(e.Quantile(.99))
 	t.Logf("chain a→b, 20 ms of sleeps: mean %.3f p50 %.3f p90 %.3f p99 %.3f ms: overhead %.3f ms per request (2 hops, 5 sleeps)", mean, p50, p90, p99, mean-20)
-	if mean < 20 || mean > 23 {
-		t.Errorf("mean %.3f ms, want 20 ms + 0..3 ms of overhead", mean)
-	}
-	// p99 of 150 requests is one or two requests: on a shared 2-core
-	// machine another process's burst shows there, so p90 is checked.
-	if p90 > 23 {
-		t.Errorf("p90 %.3f ms, want ≤ 23", p90)
-	}
+	// Medians and p90, not means: under `go test ./...` other packages
+	// compile and run on the same 2 cores, and a descheduled request or
+	// two would move a mean of 150 by milliseconds.
+	checkLatency(t, "p50", p50, 20, 2)
+	checkLatency(t, "p90", p90, 20, 5)
 	if ms(e.Latencies[0]) < 20 {
 		t.Errorf("fastest request %.3f ms: below the 20 ms of sleeps", ms(e.Latencies[0]))
 	}
@@ -79,14 +76,14 @@ operations:
     shapes:
       - weight: 1
         steps:
-          - work: {constant: 4ms}
+          - work: {constant: 5ms}
           - parallel:
               - {call: b/one}
               - {call: c/two, network: {constant: 1ms}}
-          - work: {constant: 2ms}
+          - work: {constant: 5ms}
           - call: db/SELECT
             repeat: 2
-          - work: {uniform: {min: 2ms, max: 4ms}}
+          - work: {uniform: {min: 4ms, max: 8ms}}
   b/one:
     shapes:
       - weight: 1
@@ -108,7 +105,9 @@ operations:
 // assemble without a single quality finding, and topology.Build recovers
 // the services (with front's two instances and db as a peer), the
 // operations, the call structure (a parallel group, a repeated peer call)
-// and the work means within 10%.
+// and the work means within 10%. (The gaps Build reads as local work hold
+// the caller's own overhead too, ~0.1–0.3 ms: work steps of 5 ms or more
+// keep it under the 10%.)
 func TestTracesBuildModel(t *testing.T) {
 	var buf bytes.Buffer
 	res, _ := run(t, model(t, richYAML), Options{Seed: 2, Traces: &buf},
@@ -176,7 +175,7 @@ func TestTracesBuildModel(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Fatalf("shape %q, want %q", got, want)
 	}
-	for i, w := range []float64{4, 2, 3} {
+	for i, w := range []float64{5, 5, 6} {
 		if !within(works[i], w, 0.1*w) {
 			t.Errorf("front work step %d: mean %.3f ms, want %.1f ms ± 10%%", i, works[i], w)
 		}
@@ -228,9 +227,10 @@ operations:
 	e := endpoint(t, res, "q/work")
 	mean := ms(e.Mean())
 	t.Logf("M/D/1 with 2 users: mean %.3f p50 %.3f ms", mean, ms(e.Quantile(.5)))
-	if e.Requests != 30 || !within(mean, 41, 3) {
-		t.Errorf("requests %d, mean %.3f ms, want 30 at 40 ms + overhead (38..44)", e.Requests, mean)
+	if e.Requests != 30 {
+		t.Errorf("requests %d, want 30", e.Requests)
 	}
+	checkLatency(t, "p50", ms(e.Quantile(.5)), 40, 3)
 	m, _, err := topology.Build(context.Background(), assemble(t, &buf), topology.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -294,9 +294,10 @@ func TestDisableFail(t *testing.T) {
 	}
 	e := endpoint(t, res, "a/GET /a")
 	// 2 + (1 + 3) + 1 ms: the optional call costs its network time only.
-	if e.Errors != 0 || e.Requests != 20 || !within(ms(e.Mean()), 8, 1) || stat(s, "c/get").Executed != 0 {
-		t.Errorf("c disabled: requests %d errors %d mean %.3f ms (want 20, 0, 7 ms + overhead), c executed %d", e.Requests, e.Errors, ms(e.Mean()), stat(s, "c/get").Executed)
+	if e.Errors != 0 || e.Requests != 20 || stat(s, "c/get").Executed != 0 {
+		t.Errorf("c disabled: requests %d errors %d (want 20, 0), c executed %d", e.Requests, e.Errors, stat(s, "c/get").Executed)
 	}
+	checkLatency(t, "c disabled: p50", ms(e.Quantile(.5)), 7, 3)
 
 	res, _ = run(t, m, Options{Seed: 4, Changes: []scenarios.Change{&scenarios.Disable{Service: "b", Mode: scenarios.ModeFail}}}, w)
 	if e := endpoint(t, res, "a/GET /a"); e.Errors != 20 {
@@ -306,7 +307,7 @@ func TestDisableFail(t *testing.T) {
 
 // TestCacheHitRatio: a cache with hit ratio 0.7 in front of b: the hits
 // counted by the cache and the calls b really received both give 0.7 ±
-// 0.05; a hit costs 1 ms instead of the 10 ms call.
+// 0.05; a hit costs 1 ms instead of the 2 + 10 ms call.
 func TestCacheHitRatio(t *testing.T) {
 	m := model(t, chainYAML)
 	res, s := run(t, m, Options{Seed: 5, Changes: []scenarios.Change{
@@ -320,9 +321,8 @@ func TestCacheHitRatio(t *testing.T) {
 		t.Errorf("hit ratio %.3f, calls avoided %.3f, want 0.7 ± 0.05", hit, 1-called)
 	}
 	// 0.7 × (5+1+3) + 0.3 × 20 = 12.3 ms.
-	if e := endpoint(t, res, "a/GET /a"); !within(ms(e.Mean()), 13, 1.5) {
-		t.Errorf("mean %.3f ms, want 12.3 ms + overhead", ms(e.Mean()))
-	}
+	// Most requests hit: the median is a hit, 5 + 1 + 3 ms.
+	checkLatency(t, "p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 9, 1)
 }
 
 // TestBatch: a loop of 10 calls batched by 4 becomes 3 requests per
@@ -357,9 +357,7 @@ operations:
 		t.Errorf("%d executions of a; b/get, batch4, batch2 executed %v, want [0 %d %d]", n, got, 2*n, n)
 	}
 	// 2 × (2+2) + (2+1) = 11 ms instead of 30.
-	if e := endpoint(t, res, "a/GET /a"); !within(ms(e.Mean()), 12, 1.5) {
-		t.Errorf("mean %.3f ms, want 11 ms + overhead", ms(e.Mean()))
-	}
+	checkLatency(t, "p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 11, 4)
 }
 
 // TestLoadFactor: a load change of factor 2 doubles the Poisson arrival
