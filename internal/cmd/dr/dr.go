@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tracesim/tracesim/analysis"
 	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/report"
 	"github.com/tracesim/tracesim/scenarios"
 	"github.com/tracesim/tracesim/sim"
 	"github.com/tracesim/tracesim/topology"
@@ -29,6 +31,9 @@ type Options struct {
 	Duration time.Duration // simulated time of one run
 	Seed     uint64
 	JSON     bool
+	// Report, when set, is an HTML file to write the result to as well
+	// (impact and plan).
+	Report string
 	// impact and plan
 	Replications int
 	Down         string // impact: the service taken down
@@ -71,6 +76,20 @@ func addCommonFlags(cmd *cobra.Command, opts *Options) {
 	f := cmd.Flags()
 	f.DurationVar(&opts.Duration, "duration", time.Minute, "simulated time per replication, measured after a tenth of it as warm-up")
 	f.IntVar(&opts.Replications, "replications", 10, "paired replications")
+	f.StringVar(&opts.Report, "report", "", "also write a self-contained HTML report to this file")
+}
+
+// writeReport writes d as a one-section HTML page to opts.Report.
+func writeReport(opts *Options, title string, d *report.DR) error {
+	f, err := os.Create(opts.Report)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteDRPage(f, title, d); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", opts.Report, err)
+	}
+	return f.Close()
 }
 
 func newImpactCmd(io *cmdutil.IO) *cobra.Command {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +147,43 @@ func TestPlanRankingMostRiskyFirst(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"auth", "frontend", "recs"}) {
 		t.Errorf("ranking %v", got)
+	}
+}
+
+// TestReports: --report writes one self-contained HTML page with the
+// plan's ranking and test order, or the impact's per-endpoint table.
+func TestReports(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	o := opts(&out)
+	o.Report = filepath.Join(dir, "plan.html")
+	if err := RunPlan(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(o.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "Services by blast radius", "<li>recs</li>", "frontend/home"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("plan report lacks %q", want)
+		}
+	}
+	o = opts(&out)
+	o.Down, o.Report = "auth", filepath.Join(dir, "impact.html")
+	if err := RunImpact(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	page, err = os.ReadFile(o.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"auth (fail)", "frontend/home"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("impact report lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), "http://") || strings.Contains(string(page), "https://") {
+		t.Errorf("report references the network")
 	}
 }

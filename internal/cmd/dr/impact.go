@@ -3,9 +3,11 @@ package dr
 import (
 	"context"
 	"fmt"
+	"github.com/tracesim/tracesim/analysis"
 	"strings"
 
 	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/report"
 	"github.com/tracesim/tracesim/scenarios"
 	"github.com/tracesim/tracesim/sim"
 	"github.com/tracesim/tracesim/topology"
@@ -37,6 +39,8 @@ type Impact struct {
 	Absorbing []string `json:"absorbing_callers"`
 	// Failing are the operations with a required call to the service.
 	Failing []string `json:"failing_callers"`
+
+	comparison *analysis.Comparison // for the report
 }
 
 // RunImpact executes `dr impact`.
@@ -44,6 +48,13 @@ func RunImpact(ctx context.Context, opts *Options) error {
 	im, err := Assess(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Report != "" {
+		d := &report.DR{Title: "Impact of " + im.Service + " down", Seed: im.Seed, Replications: im.Replications,
+			Down: im.Service, Mode: im.Mode, Impact: im.comparison}
+		if err := writeReport(opts, "DR impact: "+im.Service+" down", d); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, im)
@@ -88,7 +99,7 @@ func Assess(ctx context.Context, opts *Options) (*Impact, error) {
 	}
 	req, opt := callers(m, opts.Down)
 	im := &Impact{Service: opts.Down, Mode: opts.Mode, Replications: c.Replications, Seed: c.Seed,
-		Absorbing: opt, Failing: req, Endpoints: []EndpointImpact{}}
+		Absorbing: opt, Failing: req, Endpoints: []EndpointImpact{}, comparison: c}
 	for _, e := range c.Endpoints {
 		im.Endpoints = append(im.Endpoints, EndpointImpact{
 			Endpoint:           e.Endpoint,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracesim/tracesim/analysis"
 	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/report"
 	"github.com/tracesim/tracesim/scenarios"
 	"github.com/tracesim/tracesim/sim"
 )
@@ -30,6 +31,12 @@ func RunPlan(ctx context.Context, opts *Options) error {
 	p, err := MakePlan(ctx, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Report != "" {
+		d := &report.DR{Title: "DR plan", Seed: p.Seed, Replications: p.Replications, Ranking: p.Ranking, TestOrder: p.TestOrder}
+		if err := writeReport(opts, "DR plan: "+opts.Model, d); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, p)
