@@ -71,7 +71,9 @@ operations:
 // testbed must be slower than sim by its own overhead only: the test
 // allows −10% .. +(10% + 3 ms) on mean and p50 (the sampling error of ~500
 // requests is ~3%), and ±50% on p99 (one p99 of 500 requests is noisy). Set TESTBED_SELFCHECK_RUNS and
-// TESTBED_SELFCHECK_SECONDS for a longer check with its run-to-run noise.
+// TESTBED_SELFCHECK_SECONDS for a longer check with its run-to-run noise;
+// runs use seeds 10, 11, … (sampling noise and timing noise), or all seed
+// 10 with TESTBED_SELFCHECK_SAMESEED=1 (the same draws: timing noise only).
 func TestSelfCheckVsSim(t *testing.T) {
 	runs, secs := 1, 8.0
 	if v, err := strconv.Atoi(os.Getenv("TESTBED_SELFCHECK_RUNS")); err == nil && v > 0 {
@@ -92,13 +94,17 @@ func TestSelfCheckVsSim(t *testing.T) {
 	t.Logf("sim     (%d requests): mean %.3f p50 %.3f p99 %.3f ms", r.Endpoints[0].Requests, want[0], want[1], want[2])
 	var got [][3]float64
 	for i := range runs {
-		res, _ := run(t, m, Options{Seed: uint64(10 + i)},
+		seed := uint64(10 + i)
+		if os.Getenv("TESTBED_SELFCHECK_SAMESEED") == "1" {
+			seed = 10
+		}
+		res, _ := run(t, m, Options{Seed: seed},
 			Workload{Rate: 60, Duration: time.Duration(secs * float64(time.Second)), Warmup: 500 * time.Millisecond})
 		e := endpoint(t, res, op)
 		g := [3]float64{ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.99))}
 		got = append(got, g)
-		t.Logf("testbed run %d (%d requests, %d errors): mean %.3f p50 %.3f p99 %.3f ms (%+.1f%%, %+.1f%%, %+.1f%% vs sim)",
-			i+1, e.Requests, e.Errors, g[0], g[1], g[2], pct(g[0], want[0]), pct(g[1], want[1]), pct(g[2], want[2]))
+		t.Logf("testbed run %d (seed %d, %d requests, %d errors): mean %.3f p50 %.3f p99 %.3f ms (%+.1f%%, %+.1f%%, %+.1f%% vs sim)",
+			i+1, seed, e.Requests, e.Errors, g[0], g[1], g[2], pct(g[0], want[0]), pct(g[1], want[1]), pct(g[2], want[2]))
 		if e.Errors != 0 {
 			t.Errorf("%d errors", e.Errors)
 		}
