@@ -67,7 +67,8 @@ instance), applies the changes of the --scenario files for real, offers it
 open-loop Poisson traffic (--rate, default: the model's entry rates) or
 closed-loop users (--users, --think), and prints per entry endpoint the
 requests, errors and latency mean/p50/p90/p99 that the clients measured.
-Requests starting during --warmup are not counted.
+Requests starting during --warmup are not counted (their spans are still
+written). TOPOLOGY.yaml may be - for standard input.
 
 --traces writes the services' spans as OTLP/JSON, one export request per
 line: the input of 'tracesim inspect' and 'tracesim model'. --latencies
@@ -149,7 +150,13 @@ func (o *Options) Workload(scens []*scenarios.Scenario) (tb.Workload, error) {
 
 // Run executes `testbed run`.
 func Run(ctx context.Context, o *Options) error {
-	m, err := topology.ReadFile(o.Topology)
+	var m *topology.Model
+	var err error
+	if o.Topology == "-" {
+		m, err = topology.Read(o.IO.In, "-")
+	} else {
+		m, err = topology.ReadFile(o.Topology)
+	}
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,13 @@ func run(t *testing.T, o Options) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	o.IO = &cmdutil.IO{Out: &out, ErrOut: &errOut}
+	if o.Topology == "-" {
+		data, err := os.ReadFile("testdata/chain.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.IO.In = bytes.NewReader(data)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := Run(ctx, &o)
@@ -89,6 +96,14 @@ func TestRunScenarioJSON(t *testing.T) {
 	// other tests on the same cores delayed.
 	if m := rep.Endpoints[0].Latency.P50; m < 15 || m > 18 {
 		t.Errorf("p50 %.3f ms, want 15 ms + overhead (≤ 3 ms)", m)
+	}
+}
+
+// TestRunStdin: the topology can come from standard input.
+func TestRunStdin(t *testing.T) {
+	out, err := run(t, Options{Topology: "-", Users: 1, Requests: 3, Duration: time.Minute, Seed: 1})
+	if err != nil || !strings.Contains(out, "a/GET /a") {
+		t.Fatalf("error %v, output:\n%s", err, out)
 	}
 }
 
