@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +190,28 @@ func TestCacheAfterSkip(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), "cannot be put in front of a call") {
 		t.Fatalf("error %v, want the cache refused", err)
+	}
+}
+
+// TestLoadCancel: cancelling the context ends a 10 s load at once with
+// the context's error and what was measured so far; the system still
+// closes cleanly.
+func TestLoadCancel(t *testing.T) {
+	s, err := Start(t.Context(), model(t, chainYAML), Options{Seed: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	res, err := s.Load(ctx, Workload{Rate: 50, Duration: 10 * time.Second})
+	if !errors.Is(err, context.DeadlineExceeded) || res == nil || time.Since(t0) > 2*time.Second {
+		t.Errorf("Load: %v after %v, result %v; want the deadline error within 2 s and a result", err, time.Since(t0), res)
+	}
+	if err := s.Close(t.Context()); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.Load(t.Context(), Workload{Rate: 1, Duration: time.Second}); err == nil {
+		t.Error("Load after Close succeeded")
 	}
 }

@@ -119,12 +119,19 @@ type load struct {
 
 // Load offers workload w to the system and measures every request's
 // latency at the client, from sending the request to reading the whole
-// answer. Load changes of Options.Changes apply: a factor multiplies the
-// rate (or the users, rounded), a rate replaces the total rate. Arrival
-// times, entry choices and think times come from the system's seed. Load
-// returns when the measured period ended and every request sent has been
-// answered, or when ctx ends (then with what was measured so far and the
-// context's error).
+// answer. Load changes of Options.Changes apply as `tracesim whatif`
+// applies them: a factor multiplies the rate (or the users, rounded), a
+// rate replaces the total rate (for a closed loop, scenarios.Effect.Of
+// makes it the number of users, as whatif does). Arrival times, entry
+// choices and think times come from the system's seed.
+//
+// On 2 cores the testbed stays accurate up to a few hundred requests/s of
+// a two-hop system (about 1000 spans/s); at 1000 requests/s its own CPU
+// use shows in the tail (p99 20 → 59 ms for 20 ms of sleeps).
+//
+// Load returns when the measured period ended and every request sent has
+// been answered, or when ctx ends (then with what was measured so far and
+// the context's error).
 func (s *System) Load(ctx context.Context, w Workload) (*Result, error) {
 	switch {
 	case s.closed.Load():
