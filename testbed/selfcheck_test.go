@@ -14,10 +14,7 @@ import (
 // selfCheckYAML is a small system with known distributions of every
 // family the testbed sleeps, a parallel group, a pool, a repeated call,
 // network overheads and one single-worker service that queues (ρ ≈ 0.3
-// at 60/s). The pool lists its four calls one by one: sim runs a
-// repeated call inside a pool as a sequential loop (one branch), while the
-// testbed unrolls it into concurrent calls (see unrollPool); written out,
-// both mean the same.
+// at 60/s).
 const selfCheckYAML = `
 version: 1
 services:
@@ -38,7 +35,7 @@ operations:
               - {call: c/feed, network: {uniform: {min: 200us, max: 800us}}}
           - pool:
               size: 2
-              calls: [{call: db/get}, {call: db/get}, {call: db/get}, {call: db/get}]
+              calls: [{call: db/get, repeat: 4}]
           - call: q/rank
           - work: {uniform: {min: 1ms, max: 3ms}}
       - weight: 0.2

@@ -35,9 +35,7 @@
 //     like a database seen only through its callers' client spans. An
 //     operation without shapes answers at once.
 //   - A pool of size k over {call: X, repeat: n} makes n calls, at most k
-//     at once (DESIGN.md's pool). sim runs such a repeat as one
-//     sequential loop: write a pool's calls out one by one where both
-//     must agree.
+//     at once (DESIGN.md's pool; sim compiles it the same way).
 //
 // How the system shows up in its traces (what topology.Build reads):
 //
@@ -381,7 +379,8 @@ func (s *System) build(ctx context.Context, disabled map[string]bool) error {
 // unrollPool lists a pool's calls with each repeated call unrolled into
 // Repeat calls of its own: a pool of size 3 over {call: X, repeat: 10} is
 // ten calls to X, at most three at once (DESIGN.md's meaning of a pool,
-// and what topology.Build records when it merges the calls of a pool).
+// what topology.Build records when it merges the calls of a pool, and how
+// sim compiles it).
 // Calls in a parallel group keep their repeats as a sequential loop.
 func unrollPool(p *topology.Pool) []*topology.Call {
 	var out []*topology.Call
