@@ -71,7 +71,9 @@ func (s *System) execute(w http.ResponseWriter, r *http.Request, in *instance, o
 	// Drawn for every execution, before its shape, as sim does.
 	selfErr := o.op.ErrorRate > 0 && o.errRng.Float64() < o.op.ErrorRate
 	var err error
-	if sh := o.pickShape(); sh != nil {
+	if o.batch != nil {
+		err = s.runBatch(ctx, r, o)
+	} else if sh := o.pickShape(); sh != nil {
 		err = s.runShape(ctx, in, o, sh)
 	}
 	if err == nil && selfErr {
@@ -234,7 +236,11 @@ func (s *System) attempt(ctx context.Context, in *instance, o *operation, c *top
 		defer cancel()
 	}
 	ctx = context.WithValue(ctx, callKey{}, info)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callURL(callee.addr, target.short), http.NoBody)
+	var body io.Reader = http.NoBody
+	if target.batch != nil {
+		body = target.batch.request()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callURL(callee.addr, target.short), body)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", target.name, err)
 	}

@@ -162,6 +162,7 @@ type operation struct {
 	workRng     *lockedRand
 	netRng      *lockedRand // network overhead of its outgoing calls
 	errRng      *lockedRand
+	batch       *batchCost   // set on a batch endpoint made by a batch change
 	served      atomic.Int64 // executions started (after the worker wait)
 	failed      atomic.Int64 // executions answered with an error
 }
@@ -241,7 +242,8 @@ func mix(x uint64) uint64 {
 //     is slept in the caller's client transport as network overhead; a
 //     batched loop becomes ⌈N/max_batch⌉ real requests to a batch endpoint
 //     of the callee (operation "op#batchK", served by the callee's
-//     instances and workers, costing fixed + per_item × K); skipped calls
+//     instances and workers), each carrying its K items in its body; the
+//     endpoint costs fixed + per_item × the items it counts; skipped calls
 //     are not made; failed-over calls go to the same operation of the other
 //     service.
 //   - disable fail closes the service's listeners: calls to it get
@@ -266,9 +268,13 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 	}
 	var modelChanges []scenarios.Change
 	var cacheChanges []*scenarios.Cache
+	var batches []*scenarios.Batch
 	disabled := map[string]bool{}
 	for _, c := range opt.Changes {
 		switch c := c.(type) {
+		case *scenarios.Batch:
+			batches = append(batches, c)
+			modelChanges = append(modelChanges, c)
 		case *scenarios.Cache:
 			cacheChanges = append(cacheChanges, c)
 		case *scenarios.Disable:
@@ -307,7 +313,7 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}
-	if err := s.build(ctx, disabled); err != nil {
+	if err := s.build(ctx, disabled, batches); err != nil {
 		s.abort()
 		return nil, err
 	}
@@ -321,7 +327,7 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 }
 
 // build creates services, operations, listeners and servers.
-func (s *System) build(ctx context.Context, disabled map[string]bool) error {
+func (s *System) build(ctx context.Context, disabled map[string]bool, batches []*scenarios.Batch) error {
 	names := slices.Sorted(maps.Keys(s.model.Services))
 	for _, name := range names {
 		ms := s.model.Services[name]
@@ -349,6 +355,7 @@ func (s *System) build(ctx context.Context, disabled map[string]bool) error {
 		if n := len(o.cum); n > 0 {
 			o.cum[n-1] = 1
 		}
+		o.batch = batchOf(name, batches)
 		s.ops[name] = o
 		for _, sh := range mo.Shapes {
 			for _, st := range sh.Steps {
