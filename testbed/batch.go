@@ -19,7 +19,8 @@ import (
 // "op#batchK", K items each, served by the callee's instances and
 // workers. For real, each of those requests carries its K items in its
 // body, one per line, and the endpoint costs fixed + per_item × the items
-// it counts in the request.
+// it counts in the request. (A speedup listed after the batch change
+// scales the predicted batch operation but not this cost.)
 type batchCost struct {
 	items          int // items each request to this endpoint carries
 	fixed, perItem time.Duration
