@@ -107,6 +107,16 @@ func TestExampleModelUpToDate(t *testing.T) {
 	if out != string(want) {
 		t.Error("examples/model.yaml is stale: regenerate it with the command in examples/README.md")
 	}
+	out, _, err = run(t, &Options{Inputs: []string{"../../../examples/shop/traces.jsonl.gz"}, Capacity: topology.CapacityObserved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, err = os.ReadFile("../../../examples/shop/model.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Error("examples/shop/model.yaml is stale: regenerate it with the command in examples/shop/README.md")
+	}
 }
 
 // TestCapacityObserved recovers capacity from traces alone: a simulated
