@@ -24,6 +24,9 @@ import (
 type Suite struct {
 	Path string
 	Runs []SuiteRun
+	// BaselineDuration and RepeatBaseline apply to every run; see Config.
+	BaselineDuration time.Duration
+	RepeatBaseline   bool
 }
 
 // SuiteRun is one baseline and its cases.
@@ -35,7 +38,9 @@ type SuiteRun struct {
 }
 
 type suiteFile struct {
-	Runs []struct {
+	BaselineDuration string `yaml:"baseline_duration"`
+	RepeatBaseline   bool   `yaml:"repeat_baseline"`
+	Runs             []struct {
 		Name     string `yaml:"name"`
 		Topology string `yaml:"topology"`
 		Workload struct {
@@ -65,7 +70,14 @@ func LoadSuite(path string) (*Suite, error) {
 		return nil, fmt.Errorf("%s: no runs: expected runs: a list of {name, topology, workload, scenarios}", path)
 	}
 	dir := filepath.Dir(path)
-	s := &Suite{Path: path}
+	s := &Suite{Path: path, RepeatBaseline: f.RepeatBaseline}
+	if f.BaselineDuration != "" {
+		d, err := time.ParseDuration(f.BaselineDuration)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: baseline_duration %q: expected a duration > 0 like 30s", path, f.BaselineDuration)
+		}
+		s.BaselineDuration = d
+	}
 	for i, r := range f.Runs {
 		where := fmt.Sprintf("%s: run %d (%s)", path, i+1, r.Name)
 		if r.Name == "" || r.Topology == "" || len(r.Scenarios) == 0 {
@@ -166,6 +178,10 @@ func RunSuite(ctx context.Context, s *Suite, base Config, done func(SuiteRun, *R
 		}
 		cfg := base
 		cfg.Topology, cfg.TopologyPath, cfg.Workload = m, r.Topology, r.Workload
+		if s.BaselineDuration > 0 {
+			cfg.BaselineDuration = s.BaselineDuration
+		}
+		cfg.RepeatBaseline = cfg.RepeatBaseline || s.RepeatBaseline
 		res, err := Run(ctx, cfg, cases)
 		if err != nil {
 			return nil, fmt.Errorf("%s: run %s: %w", s.Path, r.Name, err)
@@ -179,35 +195,44 @@ func RunSuite(ctx context.Context, s *Suite, base Config, done func(SuiteRun, *R
 	return out, nil
 }
 
-// Markdown writes results as one Markdown table: a row per case and
-// endpoint (the baseline first), with measured and predicted p50 and
-// p99, their errors, whether the measurement fell in the 95% prediction
-// interval, and whether the case meets the goals.
+// Markdown writes results as one Markdown table: per run, the testbed's
+// self-check (the topology's own simulation against the measured
+// baseline) and run-to-run noise (the baseline measured again), then a
+// row per case and endpoint (the baseline modelled from traces first),
+// with measured and predicted p50 and p99, their errors, whether the
+// measurement fell in the 95% prediction interval, and whether the case
+// meets the goals.
 func Markdown(w io.Writer, results []*Result) error {
 	var b strings.Builder
 	b.WriteString("| run | case | endpoint | p50 ms measured → predicted | err p50 | p99 ms measured → predicted | err p99 | in PI95 (p50, p99) | goal |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
-	pass, total := 0, 0
 	for _, r := range results {
-		rows := append([]CaseResult{r.Baseline}, r.Cases...)
-		for _, c := range rows {
+		for _, e := range r.SelfCheck.Endpoints {
+			fmt.Fprintf(&b, "| %s | *self-check: topology simulated* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | %s, %s | — |\n",
+				r.Name, e.Endpoint, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
+				e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], yes(e.Inside["p50"]), yes(e.Inside["p99"]))
+		}
+		for _, n := range r.Repeat {
+			fmt.Fprintf(&b, "| %s | *noise: baseline run again* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | — | — |\n",
+				r.Name, n.Endpoint, n.First.P50, n.Second.P50, n.P50Pct, n.First.P99, n.Second.P99, n.P99Pct)
+		}
+		for _, c := range append([]CaseResult{r.Baseline}, r.Cases...) {
+			name := c.Name
+			if name == "baseline" {
+				name = "baseline (model from traces)"
+			}
 			for _, e := range c.Endpoints {
 				goal := "miss"
 				if e.Pass {
 					goal = "ok"
 				}
-				if c.Name != "baseline" {
-					total++
-					if e.Pass {
-						pass++
-					}
-				}
 				fmt.Fprintf(&b, "| %s | %s | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | %s, %s | %s |\n",
-					r.Name, c.Name, e.Endpoint, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
+					r.Name, name, e.Endpoint, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
 					e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], yes(e.Inside["p50"]), yes(e.Inside["p99"]), goal)
 			}
 		}
 	}
+	pass, total, _, _ := Summary(results)
 	fmt.Fprintf(&b, "\n%d of %d case endpoints meet the goal (|error| ≤ %.0f%% at p50 and ≤ %.0f%% at p99).\n",
 		pass, total, 100*GoalP50, 100*GoalP99)
 	_, err := io.WriteString(w, b.String())

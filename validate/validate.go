@@ -52,6 +52,15 @@ type Config struct {
 	// Capacity says how the model built from traces gets its workers:
 	// see topology.BuildOptions.Capacity.
 	Capacity string
+	// BaselineDuration is the measured period of the traced baseline run
+	// the model is built from (default: Workload.Duration). Longer gives
+	// the model more data; the cases still run Workload.Duration.
+	BaselineDuration time.Duration
+	// RepeatBaseline runs the unchanged testbed once more, untraced and
+	// as long as a case, and reports how far its latencies are from the
+	// traced baseline's: the run-to-run noise any comparison with one
+	// measured run is subject to.
+	RepeatBaseline bool
 	// Traces, when set, receives the baseline's OTLP traces as the
 	// testbed wrote them.
 	Traces func(data []byte) error
@@ -104,6 +113,13 @@ type Result struct {
 	// with the measured baseline: how well the traces were modelled.
 	Baseline CaseResult   `json:"baseline"`
 	Cases    []CaseResult `json:"cases"`
+	// SelfCheck compares the testbed's measured baseline with a
+	// simulation of the topology file itself: how faithfully the testbed
+	// runs what the topology describes (nothing to do with traces).
+	SelfCheck CaseResult `json:"self_check"`
+	// Repeat compares a second run of the unchanged testbed with the
+	// first (measured → measured again), when Config.RepeatBaseline.
+	Repeat []Noise `json:"repeat,omitempty"`
 	// Model is the model built from the baseline's traces.
 	Model *topology.Model `json:"-"`
 	// Utilization is each service's busy fraction in the baseline, as the
@@ -111,6 +127,17 @@ type Result struct {
 	Utilization map[string]float64 `json:"utilization"`
 	// Quality is what Assemble said of the baseline's traces.
 	Quality trace.Quality `json:"-"`
+}
+
+// Noise is the difference between two runs of the same system, in
+// percent of the first.
+type Noise struct {
+	Endpoint string  `json:"endpoint"`
+	First    Stats   `json:"first"`
+	Second   Stats   `json:"second"`
+	P50Pct   float64 `json:"p50_pct"`
+	P99Pct   float64 `json:"p99_pct"`
+	MeanPct  float64 `json:"mean_pct"`
 }
 
 // DescribeWorkload says in words what w offers.
@@ -155,9 +182,13 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 	}
 	res := &Result{Topology: cfg.TopologyPath, Workload: DescribeWorkload(cfg.Workload)}
 
-	logf("baseline: running the testbed (%s)", res.Workload)
+	baseCfg := cfg
+	if cfg.BaselineDuration > 0 {
+		baseCfg.Workload.Duration = cfg.BaselineDuration
+	}
+	logf("baseline: running the testbed, traced (%s)", DescribeWorkload(baseCfg.Workload))
 	var traces bytes.Buffer
-	measured, err := runTestbed(ctx, cfg, nil, &traces)
+	measured, err := runTestbed(ctx, baseCfg, nil, &traces)
 	if err != nil {
 		return nil, fmt.Errorf("validate: baseline: %w", err)
 	}
@@ -174,18 +205,44 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 
 	simCfg := sim.Config{Model: m, Seed: max(cfg.Seed, 1), Duration: cfg.Workload.Duration, Warmup: cfg.Workload.Warmup,
 		Workload: sim.Workload{Rate: cfg.Workload.Rate, Users: cfg.Workload.Users, Think: cfg.Workload.Think}}
+	// Predictions of the baseline are for a run as long as the traced
+	// one, so that the interval is that of the run they are compared to.
+	baseSim := simCfg
+	baseSim.Duration = baseCfg.Workload.Duration
 	if cfg.Workload.Rate == 0 && cfg.Workload.Users == 0 {
 		// The testbed ran the topology's entry rates; the model only
 		// knows the rates it estimated from the traces. Run those the
 		// testbed ran, split as the model's entry shares.
 		simCfg.Workload.Rate = entryRate(cfg.Topology)
 	}
-	base, err := sim.Replicate(ctx, simCfg, cfg.Replications)
+	if baseSim.Workload.Rate == 0 && baseSim.Workload.Users == 0 {
+		baseSim.Workload.Rate = entryRate(cfg.Topology)
+	}
+	base, err := sim.Replicate(ctx, baseSim, cfg.Replications)
 	if err != nil {
 		return nil, fmt.Errorf("validate: simulating the baseline: %w", err)
 	}
 	res.Utilization = analysis.SummarizeSim(base, simCfg.Seed).Utilization
 	res.Baseline = compare("baseline", "", base, measured)
+
+	// The self-check: the topology's own simulation against the same
+	// measurement.
+	own := baseSim
+	own.Model = cfg.Topology
+	ownRes, err := sim.Replicate(ctx, own, cfg.Replications)
+	if err != nil {
+		return nil, fmt.Errorf("validate: simulating the topology itself: %w", err)
+	}
+	res.SelfCheck = compare("self-check", cfg.TopologyPath, ownRes, measured)
+
+	if cfg.RepeatBaseline {
+		logf("baseline: running the testbed again, untraced, as long as a case, for the run-to-run noise")
+		again, err := runTestbed(ctx, cfg, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("validate: repeating the baseline: %w", err)
+		}
+		res.Repeat = noise(measured, again)
+	}
 
 	for _, c := range cases {
 		logf("%s: predicting", c.Name)
@@ -204,6 +261,35 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 		res.Cases = append(res.Cases, cr)
 	}
 	return res, nil
+}
+
+// noise compares two measurements of the same system.
+func noise(a, b *testbed.Result) []Noise {
+	var out []Noise
+	for _, e := range a.Endpoints {
+		f := b.Endpoint(e.Op)
+		if f == nil {
+			continue
+		}
+		n := Noise{Endpoint: e.Op, First: measuredStats(&e), Second: measuredStats(f)}
+		pct := func(x, y float64) float64 {
+			if x == 0 {
+				return 0
+			}
+			return 100 * (y - x) / x
+		}
+		n.MeanPct, n.P50Pct, n.P99Pct = pct(n.First.Mean, n.Second.Mean), pct(n.First.P50, n.Second.P50), pct(n.First.P99, n.Second.P99)
+		out = append(out, n)
+	}
+	return out
+}
+
+func measuredStats(e *testbed.EndpointResult) Stats {
+	s := Stats{Requests: int64(e.Requests), Mean: ms(e.Mean()), P50: ms(e.Quantile(0.5)), P90: ms(e.Quantile(0.9)), P99: ms(e.Quantile(0.99))}
+	if e.Requests > 0 {
+		s.ErrorRate = float64(e.Errors) / float64(e.Requests)
+	}
+	return s
 }
 
 func entryRate(m *topology.Model) float64 {
@@ -271,11 +357,7 @@ func compare(name, path string, pred []*sim.Result, meas *testbed.Result) CaseRe
 	for _, e := range meas.Endpoints {
 		ck := Check{Endpoint: e.Op, PI95: map[string][2]float64{}, CI95: map[string][2]float64{},
 			ErrorPct: map[string]float64{}, Inside: map[string]bool{}}
-		ck.Measured = Stats{Requests: int64(e.Requests), Mean: ms(e.Mean()),
-			P50: ms(e.Quantile(0.5)), P90: ms(e.Quantile(0.9)), P99: ms(e.Quantile(0.99))}
-		if e.Requests > 0 {
-			ck.Measured.ErrorRate = float64(e.Errors) / float64(e.Requests)
-		}
+		ck.Measured = measuredStats(&e)
 		i := slices.IndexFunc(sum.Endpoints, func(s analysis.SimEndpoint) bool { return s.Endpoint == e.Op })
 		if i < 0 {
 			out.Endpoints = append(out.Endpoints, ck)

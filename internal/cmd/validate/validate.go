@@ -30,6 +30,8 @@ type Options struct {
 	Seed         uint64
 	Replications int
 	Capacity     string
+	BaselineFor  time.Duration
+	Repeat       bool
 	TracesOut    string
 	Markdown     string
 	JSON         bool
@@ -73,6 +75,8 @@ Only the scenario files' changes are used; the workload comes from the flags
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed of the testbed and the simulator")
 	f.IntVar(&opts.Replications, "replications", 10, "replications of each prediction")
 	f.StringVar(&opts.Capacity, "capacity", topology.CapacityObserved, `how the model gets workers from the traces: "observed" or "" (unlimited)`)
+	f.DurationVar(&opts.BaselineFor, "baseline-duration", 0, "measured period of the traced baseline the model is built from (default: --duration)")
+	f.BoolVar(&opts.Repeat, "repeat-baseline", false, "run the baseline twice and report the run-to-run noise")
 	f.StringVar(&opts.TracesOut, "traces-out", "", "write the baseline's OTLP traces here (one topology only)")
 	f.StringVar(&opts.Markdown, "markdown", "", "write the results as a Markdown table to this file")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
@@ -82,6 +86,7 @@ Only the scenario files' changes are used; the workload comes from the flags
 // Run executes validate.
 func Run(ctx context.Context, opts *Options) error {
 	base := validate.Config{Seed: opts.Seed, Replications: opts.Replications, Capacity: opts.Capacity,
+		BaselineDuration: opts.BaselineFor, RepeatBaseline: opts.Repeat,
 		Logf: func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, "validate: "+format+"\n", args...) }}
 	var results []*validate.Result
 	switch {
@@ -160,6 +165,15 @@ func printResult(io *cmdutil.IO, r *validate.Result) {
 	fmt.Fprintf(io.Out, "validate %s: %s\n\n", name, r.Workload)
 	tw := cmdutil.Table(io.Out)
 	fmt.Fprintln(tw, "CASE\tENDPOINT\tMEAN ms meas → pred\tP50 ms meas → pred\tERR P50\tP99 ms meas → pred\tERR P99\tIN PI95\tGOAL")
+	for _, e := range r.SelfCheck.Endpoints {
+		fmt.Fprintf(tw, "self-check (topology simulated)\t%s\t%.2f → %.2f\t%.2f → %.2f\t%+.1f%%\t%.2f → %.2f\t%+.1f%%\t%s\t-\n",
+			e.Endpoint, e.Measured.Mean, e.Predicted.Mean, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
+			e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], "p50 "+yes(e.Inside["p50"])+", p99 "+yes(e.Inside["p99"]))
+	}
+	for _, n := range r.Repeat {
+		fmt.Fprintf(tw, "noise (baseline run again)\t%s\t%.2f → %.2f\t%.2f → %.2f\t%+.1f%%\t%.2f → %.2f\t%+.1f%%\t-\t-\n",
+			n.Endpoint, n.First.Mean, n.Second.Mean, n.First.P50, n.Second.P50, n.P50Pct, n.First.P99, n.Second.P99, n.P99Pct)
+	}
 	for _, c := range append([]validate.CaseResult{r.Baseline}, r.Cases...) {
 		for _, e := range c.Endpoints {
 			in := "p50 " + yes(e.Inside["p50"]) + ", p99 " + yes(e.Inside["p99"])
