@@ -31,6 +31,15 @@ func Simulate(ctx context.Context, base sim.Config, k int, changes []Change) (*R
 	if err != nil {
 		return nil, err
 	}
+	if base.Workload.Users > 0 && base.Workload.UserWeights == nil {
+		// Users stay on the entries the baseline gives them: a change
+		// makes requests faster or slower, not users move.
+		uw, err := sim.UserWeights(base.Model, base.Workload.Think)
+		if err != nil {
+			return nil, err
+		}
+		base.Workload.UserWeights = uw
+	}
 	scen := base
 	scen.Model = changed
 	if eff.Rate > 0 || eff.Factor != 1 {

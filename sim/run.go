@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tracesim/tracesim/topology"
 	"math"
 	"strings"
 	"sync"
@@ -163,7 +164,20 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	g.rates = make([]float64, len(g.entryOp))
 	switch {
 	case w.Users > 0:
-		g.users = splitUsers(w.Users, weights)
+		uw := w.UserWeights
+		if uw == nil {
+			uw = userWeights(c, think(w))
+		}
+		split := make([]float64, len(g.entryOp))
+		total := 0.0
+		for i, op := range g.entryOp {
+			split[i] = uw[c.ops[op].name]
+			total += split[i]
+		}
+		if !(total > 0) {
+			split = weights
+		}
+		g.users = splitUsers(w.Users, split)
 		if w.Think > 0 {
 			if w.Constant {
 				g.think, err = dist.NewConstant(float64(w.Think))
@@ -235,6 +249,42 @@ func (g *engine) setDown(down map[string][]int) error {
 		}
 	}
 	return nil
+}
+
+func think(w Workload) float64 { return float64(w.Think) }
+
+// UserWeights returns the share of closed-loop users each entry operation
+// of m gets (by name): the shares that make the mix of requests match the
+// model's entry rates. By Little's law an entry with request rate X and a
+// cycle of mean latency R plus think time Z keeps X·(R+Z) users busy, so
+// users are spread in proportion to rate × (R + think), with R the mean
+// latency of the entry without queueing. Spreading them in proportion to
+// the rates alone would give a slow endpoint too few users: in a closed
+// loop, fast requests come around more often.
+func UserWeights(m *topology.Model, think time.Duration) (map[string]float64, error) {
+	c, err := compile(m, 0)
+	if err != nil {
+		return nil, err
+	}
+	return userWeights(c, float64(think)), nil
+}
+
+func userWeights(c *compiled, think float64) map[string]float64 {
+	d := c.meanDurations()
+	out := map[string]float64{}
+	sum := 0.0
+	for i := range c.ops {
+		if c.ops[i].entry >= 0 {
+			out[c.ops[i].name] = c.ops[i].rate * (d[i] + think)
+			sum += out[c.ops[i].name]
+		}
+	}
+	for k, v := range out {
+		if sum > 0 {
+			out[k] = v / sum
+		}
+	}
+	return out
 }
 
 // splitUsers assigns users to entries in proportion to weights (largest

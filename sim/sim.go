@@ -25,9 +25,15 @@ type Workload struct {
 	Constant bool
 	// Users > 0 makes the workload closed-loop: each user sends a request,
 	// waits for its response, thinks for Think, and repeats. Users are
-	// spread over the entries in proportion to their model rates.
+	// spread over the entries so that the mix of requests matches the
+	// model's entry rates (see UserWeights).
 	Users int
 	Think time.Duration
+	// UserWeights, when set, spreads closed-loop users over the entry
+	// operations (by name) in these proportions instead of UserWeights'
+	// rule applied to Config.Model: a scenario sets the baseline's, so
+	// that a change to the model does not move users between entries.
+	UserWeights map[string]float64
 	// Replay, when not empty, replaces the synthetic workload: these
 	// recorded requests are replayed exactly, each with its own arrival
 	// time, shape and times (see ReplayRequest and Run). Rate and Users

@@ -148,3 +148,33 @@ func TestEmptyShapes(t *testing.T) {
 		t.Errorf("empty shape: %d requests", r.Endpoints[0].Requests)
 	}
 }
+
+// TestClosedLoopMix: users are spread so that the request mix matches the
+// model's entry rates. Entries at 70/s and 30/s taking 10 ms and 50 ms,
+// with 40 ms of think time, keep 70·50 : 30·90 users busy (Little's law),
+// so 100 users split 56/44 and send requests 70:30 (±2 points), where a
+// split by rates (70/30 users) would send them 80:20.
+func TestClosedLoopMix(t *testing.T) {
+	m := &topology.Model{Services: map[string]*topology.Service{"a": {Instances: 1}}, Operations: map[string]*topology.Operation{
+		"a/fast": {Entry: &topology.Entry{Rate: 70}, Shapes: one(work(constant(t, 10)))},
+		"a/slow": {Entry: &topology.Entry{Rate: 30}, Shapes: one(work(constant(t, 50)))},
+	}}
+	uw, err := UserWeights(m, 40*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3500.0 / 6200; math.Abs(uw["a/fast"]-want) > 1e-9 {
+		t.Errorf("fast share %v, want %v", uw["a/fast"], want)
+	}
+	r := run(t, Config{Model: m, Workload: Workload{Users: 100, Think: 40 * time.Millisecond}, Duration: 60 * time.Second, Seed: 1})
+	var fast, all float64
+	for _, e := range r.Endpoints {
+		all += float64(e.Requests)
+		if e.Name == "a/fast" {
+			fast = float64(e.Requests)
+		}
+	}
+	if share := fast / all; math.Abs(share-0.7) > 0.02 {
+		t.Errorf("fast share of requests %.3f, want 0.70 ± 0.02", share)
+	}
+}

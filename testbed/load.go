@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tracesim/tracesim/scenarios"
+	"github.com/tracesim/tracesim/sim"
 )
 
 // Workload is the traffic Load offers the system.
@@ -200,7 +201,17 @@ func (s *System) Load(ctx context.Context, w Workload) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if users > 0 {
-		l.closedLoop(ctx, users, weights, w.Think)
+		// Users are spread as sim spreads them (sim.UserWeights), on the
+		// baseline topology: the same workload in both.
+		uw, err := sim.UserWeights(s.topology, w.Think)
+		if err != nil {
+			return nil, fmt.Errorf("testbed: load: %w", err)
+		}
+		split := make([]float64, len(s.entries))
+		for i, o := range s.entries {
+			split[i] = uw[o.name]
+		}
+		l.closedLoop(ctx, users, split, w.Think)
 	} else {
 		l.openLoop(ctx, total, weights, start)
 	}

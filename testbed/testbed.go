@@ -112,23 +112,26 @@ type Options struct {
 
 // System is a running testbed. Its methods are safe for concurrent use.
 type System struct {
-	model   *topology.Model // the model as run: baseline with the model-level changes applied
-	effect  scenarios.Effect
-	seed    uint64
-	logf    func(string, ...any)
-	sink    *jsonSink
-	prop    propagation.TextMapPropagator
-	base    *http.Transport // shared by every client: pooled loopback connections
-	svcs    map[string]*service
-	ops     map[string]*operation
-	entries []*operation // sorted by name
-	caches  []*cache
-	pools   map[*topology.Pool][]*topology.Call // each pool's calls, repeats unrolled
-	tps     []*sdktrace.TracerProvider
-	servers []*http.Server
-	done    chan struct{} // closed by Close: aborts sleeps
-	async   sync.WaitGroup
-	closed  atomic.Bool
+	model *topology.Model // the model as run: baseline with the model-level changes applied
+	// topology is the baseline as given to Start: closed-loop users are
+	// spread over its entries, so a change does not move users.
+	topology *topology.Model
+	effect   scenarios.Effect
+	seed     uint64
+	logf     func(string, ...any)
+	sink     *jsonSink
+	prop     propagation.TextMapPropagator
+	base     *http.Transport // shared by every client: pooled loopback connections
+	svcs     map[string]*service
+	ops      map[string]*operation
+	entries  []*operation // sorted by name
+	caches   []*cache
+	pools    map[*topology.Pool][]*topology.Call // each pool's calls, repeats unrolled
+	tps      []*sdktrace.TracerProvider
+	servers  []*http.Server
+	done     chan struct{} // closed by Close: aborts sleeps
+	async    sync.WaitGroup
+	closed   atomic.Bool
 }
 
 // service is one service of the model with its instances.
@@ -292,7 +295,7 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
 	s := &System{
-		model: run, effect: eff, seed: opt.Seed, logf: opt.Logf,
+		model: run, topology: m, effect: eff, seed: opt.Seed, logf: opt.Logf,
 		sink: &jsonSink{w: opt.Traces},
 		prop: propagation.TraceContext{},
 		base: &http.Transport{
