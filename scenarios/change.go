@@ -266,8 +266,10 @@ func opPart(op string) string {
 	return o
 }
 
+// checkDur rejects a duration that is negative, NaN, or too long for a
+// time.Duration (over 31 years: a typo, never a latency).
 func checkDur(what string, ns float64) error {
-	if !(ns >= 0) || math.IsInf(ns, 0) {
+	if !(ns >= 0) || ns > 1e18 {
 		return fmt.Errorf("%s must be a duration ≥ 0, got %v ns", what, ns)
 	}
 	return nil
@@ -382,13 +384,7 @@ func (c *Cache) apply(s *state) error {
 			return fmt.Errorf("in: %w", err)
 		}
 	}
-	if !(c.HitRatio >= 0 && c.HitRatio <= 1) {
-		return fmt.Errorf("hit_ratio must be between 0 and 1, got %v", c.HitRatio)
-	}
-	if err := checkDur("hit_latency", c.HitLatency); err != nil {
-		return err
-	}
-	if err := checkDur("fill", c.Fill); err != nil {
+	if err := c.checkParams(); err != nil {
 		return err
 	}
 	sites := s.calls(func(caller string, call *topology.Call) bool {
@@ -450,13 +446,7 @@ func (c *Batch) apply(s *state) error {
 	if err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
-	if c.MaxBatch < 1 {
-		return fmt.Errorf("max_batch must be ≥ 1, got %d", c.MaxBatch)
-	}
-	if err := checkDur("cost.fixed", c.Fixed); err != nil {
-		return err
-	}
-	if err := checkDur("cost.per_item", c.PerItem); err != nil {
+	if err := c.checkParams(); err != nil {
 		return err
 	}
 	// One synthetic operation per batch size, on the callee's service so
@@ -632,11 +622,8 @@ func (c *Scale) apply(s *state) error {
 }
 
 func (c *Speedup) apply(s *state) error {
-	if (c.Service == "") == (c.Operation == "") {
-		return errors.New("give exactly one of service or operation")
-	}
-	if !(c.Factor >= 0) || math.IsInf(c.Factor, 0) {
-		return fmt.Errorf("factor must be a finite number ≥ 0, got %v", c.Factor)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	var ops []*topology.Operation
 	what := c.Operation
@@ -685,9 +672,8 @@ func (c *Latency) apply(s *state) error {
 	if err := s.service(c.To); err != nil {
 		return fmt.Errorf("to: %w", err)
 	}
-	if !(c.Add >= 0) || math.IsInf(c.Add, 0) {
-		// A negative add could make a network time negative.
-		return fmt.Errorf("add must be a duration ≥ 0, got %v ns", c.Add)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	sites := s.calls(func(caller string, call *topology.Call) bool {
 		return serviceOf(caller) == c.From && serviceOf(call.Target) == c.To
@@ -707,8 +693,8 @@ func (c *Error) apply(s *state) error {
 	if err != nil {
 		return err
 	}
-	if !(c.Rate >= 0 && c.Rate <= 1) {
-		return fmt.Errorf("rate must be between 0 and 1, got %v", c.Rate)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	op.ErrorRate = c.Rate
 	return nil
@@ -740,4 +726,57 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// The checks of a change's own parameters, shared by Apply (on a model)
+// and ApplyReplay (on recorded requests); names are checked by each
+// against what it applies to.
+
+func (c *Cache) checkParams() error {
+	if !(c.HitRatio >= 0 && c.HitRatio <= 1) {
+		return fmt.Errorf("hit_ratio must be between 0 and 1, got %v", c.HitRatio)
+	}
+	if err := checkDur("hit_latency", c.HitLatency); err != nil {
+		return err
+	}
+	return checkDur("fill", c.Fill)
+}
+
+func (c *Batch) checkParams() error {
+	if c.MaxBatch < 1 {
+		return fmt.Errorf("max_batch must be ≥ 1, got %d", c.MaxBatch)
+	}
+	if err := checkDur("cost.fixed", c.Fixed); err != nil {
+		return err
+	}
+	return checkDur("cost.per_item", c.PerItem)
+}
+
+// maxFactor bounds a speedup factor: beyond it, scaled work overflows a
+// time.Duration.
+const maxFactor = 1e9
+
+func (c *Speedup) checkParams() error {
+	if (c.Service == "") == (c.Operation == "") {
+		return errors.New("give exactly one of service or operation")
+	}
+	if !(c.Factor >= 0) || c.Factor > maxFactor {
+		return fmt.Errorf("factor must be a finite number ≥ 0, got %v", c.Factor)
+	}
+	return nil
+}
+
+func (c *Latency) checkParams() error {
+	// A negative add could make a network time negative.
+	if err := checkDur("add", c.Add); err != nil {
+		return fmt.Errorf("add must be a duration ≥ 0, got %v ns", c.Add)
+	}
+	return nil
+}
+
+func (c *Error) checkParams() error {
+	if !(c.Rate >= 0 && c.Rate <= 1) {
+		return fmt.Errorf("rate must be between 0 and 1, got %v", c.Rate)
+	}
+	return nil
 }

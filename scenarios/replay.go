@@ -329,13 +329,7 @@ func (r *replayState) cache(c *Cache) error {
 			return fmt.Errorf("in: %w", err)
 		}
 	}
-	if !(c.HitRatio >= 0 && c.HitRatio <= 1) {
-		return fmt.Errorf("hit_ratio must be between 0 and 1, got %v", c.HitRatio)
-	}
-	if err := checkDur("hit_latency", c.HitLatency); err != nil {
-		return err
-	}
-	if err := checkDur("fill", c.Fill); err != nil {
+	if err := c.checkParams(); err != nil {
 		return err
 	}
 	// The cache is an operation of its own (unlimited capacity, like the
@@ -386,13 +380,7 @@ func (r *replayState) batch(c *Batch) error {
 	if err := r.operation(c.Calls); err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
-	if c.MaxBatch < 1 {
-		return fmt.Errorf("max_batch must be ≥ 1, got %d", c.MaxBatch)
-	}
-	if err := checkDur("cost.fixed", c.Fixed); err != nil {
-		return err
-	}
-	if err := checkDur("cost.per_item", c.PerItem); err != nil {
+	if err := c.checkParams(); err != nil {
 		return err
 	}
 	is := func(op string) bool { return op == c.Calls }
@@ -517,11 +505,8 @@ func (r *replayState) parallelize(c *Parallelize) error {
 }
 
 func (r *replayState) speedup(c *Speedup) error {
-	if (c.Service == "") == (c.Operation == "") {
-		return errors.New("give exactly one of service or operation")
-	}
-	if !(c.Factor >= 0) || c.Factor > 1e9 {
-		return fmt.Errorf("factor must be a finite number ≥ 0, got %v", c.Factor)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	match := func(op string) bool { return op == c.Operation }
 	what := c.Operation
@@ -561,8 +546,8 @@ func (r *replayState) latency(c *Latency) error {
 	if err := r.service(c.To); err != nil {
 		return fmt.Errorf("to: %w", err)
 	}
-	if !(c.Add >= 0) || c.Add > 1e15 {
-		return fmt.Errorf("add must be a duration ≥ 0, got %v ns", c.Add)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	n := 0
 	r.calls(func(_ int, caller *sim.ReplayExec, cl *sim.ReplayCall) {
@@ -581,8 +566,8 @@ func (r *replayState) errorRate(c *Error) error {
 	if err := r.operation(c.Operation); err != nil {
 		return err
 	}
-	if !(c.Rate >= 0 && c.Rate <= 1) {
-		return fmt.Errorf("rate must be between 0 and 1, got %v", c.Rate)
+	if err := c.checkParams(); err != nil {
+		return err
 	}
 	failed := map[*sim.ReplayExec]bool{}
 	n := 0
