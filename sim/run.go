@@ -166,7 +166,7 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	case w.Users > 0:
 		uw := w.UserWeights
 		if uw == nil {
-			uw = userWeights(c, think(w))
+			uw = userWeights(c, float64(w.Think))
 		}
 		split := make([]float64, len(g.entryOp))
 		total := 0.0
@@ -177,7 +177,7 @@ func newEngine(cfg Config) (*engine, []string, error) {
 		if !(total > 0) {
 			split = weights
 		}
-		g.users = splitUsers(w.Users, split)
+		g.users = SplitUsers(w.Users, split)
 		if w.Think > 0 {
 			if w.Constant {
 				g.think, err = dist.NewConstant(float64(w.Think))
@@ -251,8 +251,6 @@ func (g *engine) setDown(down map[string][]int) error {
 	return nil
 }
 
-func think(w Workload) float64 { return float64(w.Think) }
-
 // UserWeights returns the share of closed-loop users each entry operation
 // of m gets (by name): the shares that make the mix of requests match the
 // model's entry rates. By Little's law an entry with request rate X and a
@@ -287,9 +285,10 @@ func userWeights(c *compiled, think float64) map[string]float64 {
 	return out
 }
 
-// splitUsers assigns users to entries in proportion to weights (largest
-// remainder), returning each user's entry.
-func splitUsers(n int, weights []float64) []int32 {
+// SplitUsers assigns n users to entries in proportion to weights (largest
+// remainder), returning each user's entry index. The testbed spreads its
+// users with it too, so both run the same workload.
+func SplitUsers(n int, weights []float64) []int32 {
 	counts := make([]int, len(weights))
 	left := n
 	for i, w := range weights {

@@ -305,7 +305,7 @@ func (l *load) openLoop(ctx context.Context, total float64, weights []float64, s
 // closedLoop runs users: each thinks, sends, waits for the answer, and
 // repeats until the end.
 func (l *load) closedLoop(ctx context.Context, users int, weights []float64, think time.Duration) {
-	for u, e := range splitUsers(users, weights) {
+	for u, e := range sim.SplitUsers(users, weights) {
 		o := l.s.entries[e]
 		rng := newRand(l.s.seed, "think", fmt.Sprintf("%s\x00%d", o.name, u))
 		l.wg.Add(1)
@@ -378,29 +378,3 @@ func choose(u float64, weights []float64) int {
 	return len(weights) - 1
 }
 
-// splitUsers assigns users to entries in proportion to weights (largest
-// remainder, as sim does) and returns each user's entry.
-func splitUsers(n int, weights []float64) []int {
-	counts := make([]int, len(weights))
-	left := n
-	for i, w := range weights {
-		counts[i] = int(math.Floor(w * float64(n)))
-		left -= counts[i]
-	}
-	for ; left > 0; left-- {
-		best, bestRem := 0, -1.0
-		for i, w := range weights {
-			if rem := w*float64(n) - float64(counts[i]); rem > bestRem {
-				best, bestRem = i, rem
-			}
-		}
-		counts[best]++
-	}
-	var users []int
-	for e, k := range counts {
-		for range k {
-			users = append(users, e)
-		}
-	}
-	return users
-}

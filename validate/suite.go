@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,7 +231,7 @@ func Markdown(w io.Writer, results []*Result) error {
 			}
 		}
 	}
-	pass, total, _, _ := Summary(results)
+	pass, total := Summary(results)
 	fmt.Fprintf(&b, "\n%d of %d case endpoints meet the goal (|error| ≤ %.0f%% at p50 and ≤ %.0f%% at p99).\n",
 		pass, total, 100*GoalP50, 100*GoalP99)
 	_, err := io.WriteString(w, b.String())
@@ -246,8 +245,8 @@ func yes(b bool) string {
 	return "no"
 }
 
-// Summary counts the cases meeting the goal.
-func Summary(results []*Result) (pass, total int, worstP50, worstP99 float64) {
+// Summary counts the case endpoints (baselines excluded) meeting the goal.
+func Summary(results []*Result) (pass, total int) {
 	for _, r := range results {
 		for _, c := range r.Cases {
 			for _, e := range c.Endpoints {
@@ -255,12 +254,8 @@ func Summary(results []*Result) (pass, total int, worstP50, worstP99 float64) {
 				if e.Pass {
 					pass++
 				}
-				worstP50 = math.Max(worstP50, math.Abs(e.ErrorPct["p50"]))
-				worstP99 = math.Max(worstP99, math.Abs(e.ErrorPct["p99"]))
 			}
 		}
 	}
-	return
+	return pass, total
 }
-
-func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }

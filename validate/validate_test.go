@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,7 +111,7 @@ func TestSuiteFileErrors(t *testing.T) {
 		{"runs:\n  - {name: a, topolgy: t.yaml}\n", "topolgy"},
 	} {
 		p := filepath.Join(dir, "s.yaml")
-		if err := writeFile(p, c.text); err != nil {
+		if err := os.WriteFile(p, []byte(c.text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := LoadSuite(p); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -152,7 +152,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.JSON {
 		return cmdutil.WriteJSON(opts.IO.Out, results)
 	}
-	pass, total, _, _ := validate.Summary(results)
+	pass, total := validate.Summary(results)
 	fmt.Fprintf(opts.IO.Out, "%d of %d case endpoints within the goal (|error| ≤ 5%% at p50, ≤ 10%% at p99)\n", pass, total)
 	return nil
 }
