@@ -205,19 +205,16 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 
 	simCfg := sim.Config{Model: m, Seed: max(cfg.Seed, 1), Duration: cfg.Workload.Duration, Warmup: cfg.Workload.Warmup,
 		Workload: sim.Workload{Rate: cfg.Workload.Rate, Users: cfg.Workload.Users, Think: cfg.Workload.Think}}
-	// Predictions of the baseline are for a run as long as the traced
-	// one, so that the interval is that of the run they are compared to.
-	baseSim := simCfg
-	baseSim.Duration = baseCfg.Workload.Duration
 	if cfg.Workload.Rate == 0 && cfg.Workload.Users == 0 {
 		// The testbed ran the topology's entry rates; the model only
 		// knows the rates it estimated from the traces. Run those the
 		// testbed ran, split as the model's entry shares.
 		simCfg.Workload.Rate = entryRate(cfg.Topology)
 	}
-	if baseSim.Workload.Rate == 0 && baseSim.Workload.Users == 0 {
-		baseSim.Workload.Rate = entryRate(cfg.Topology)
-	}
+	// Predictions of the baseline are for a run as long as the traced
+	// one, so that the interval is that of the run they are compared to.
+	baseSim := simCfg
+	baseSim.Duration = baseCfg.Workload.Duration
 	base, err := sim.Replicate(ctx, baseSim, cfg.Replications)
 	if err != nil {
 		return nil, fmt.Errorf("validate: simulating the baseline: %w", err)
