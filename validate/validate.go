@@ -247,6 +247,9 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("validate: %s: %w", c.Name, err)
 		}
+		for _, w := range runs.Warnings {
+			logf("%s: with the changes: %s", c.Name, w)
+		}
 		logf("%s: running the testbed with the change applied for real", c.Name)
 		t0 := time.Now()
 		meas, err := runTestbed(ctx, cfg, c.Changes, nil)
