@@ -377,4 +377,3 @@ func choose(u float64, weights []float64) int {
 	}
 	return len(weights) - 1
 }
-
