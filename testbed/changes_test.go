@@ -33,10 +33,11 @@ operations:
 `)
 	res, _ := run(t, m, Options{Seed: 8}, Workload{Users: 1, Requests: 300, Warmup: 100 * time.Millisecond})
 	e := endpoint(t, res, "s1/op")
-	perHop := ms(e.Mean()) / 4
-	t.Logf("4 hops without work: mean %.3f p50 %.3f p99 %.3f ms: %.3f ms per hop (HTTP + OTel)", ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.99)), perHop)
-	if perHop > 1 {
-		t.Errorf("%.3f ms per hop, want < 1 ms", perHop)
+	perHop := ms(e.Quantile(.5)) / 4
+	busy := busyAllowance(res.Slack, 4) / 4
+	t.Logf("4 hops without work: mean %.3f p50 %.3f p99 %.3f ms: %.3f ms per hop (HTTP + OTel), machine slack mean %.3f ms", ms(e.Mean()), ms(e.Quantile(.5)), ms(e.Quantile(.99)), perHop, ms(res.Slack.Mean))
+	if perHop > 1+busy {
+		t.Errorf("%.3f ms per hop, want < 1 ms (+ %.3f ms for the machine's slack)", perHop, busy)
 	}
 }
 
@@ -79,8 +80,8 @@ func TestParallelize(t *testing.T) {
 	}}, w)
 	b, p := ms(endpoint(t, base, "a/GET /a").Quantile(.5)), ms(endpoint(t, par, "a/GET /a").Quantile(.5))
 	t.Logf("p50: sequential %.3f ms, parallel %.3f ms", b, p)
-	checkLatency(t, "sequential", b, 40, 7)
-	checkLatency(t, "parallelized", p, 15, 4)
+	checkLatency(t, base, "sequential", b, 40, 7)
+	checkLatency(t, par, "parallelized", p, 15, 4)
 }
 
 // TestSkipFailoverScaleLatency: skip removes the calls to b (10 ms less);
@@ -103,7 +104,7 @@ func TestSkipFailoverScaleLatency(t *testing.T) {
 		t.Errorf("d has %d listeners, want 3", n)
 	}
 	// 10 (c) + 6 (latency) + 20 (pool) = 36 ms.
-	checkLatency(t, "skip + latency: p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 36, 6)
+	checkLatency(t, res, "skip + latency: p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 36, 6)
 	_, s = run(t, m, Options{Seed: 10, Changes: []scenarios.Change{
 		&scenarios.Disable{Service: "b", Mode: scenarios.ModeFailover, To: "c"},
 	}}, w)
@@ -153,8 +154,8 @@ operations:
 	if tol.Errors != 0 || strict.Errors != strict.Requests {
 		t.Errorf("errors: %d of %d with the optional call (want 0), %d of %d with the required one (want all)", tol.Errors, tol.Requests, strict.Errors, strict.Requests)
 	}
-	checkLatency(t, "optional with retry: p50", ms(tol.Quantile(.5)), 12, 3)
-	checkLatency(t, "required: p50", ms(strict.Quantile(.5)), 5, 2)
+	checkLatency(t, res, "optional with retry: p50", ms(tol.Quantile(.5)), 12, 3)
+	checkLatency(t, res, "required: p50", ms(strict.Quantile(.5)), 5, 2)
 	// Close waited for every execution: b ran each attempt to its end.
 	a, strictN, b, c := stat(s, "a/GET /a").Executed, stat(s, "a/GET /strict").Executed, stat(s, "b/slow").Executed, stat(s, "c/log").Executed
 	if b != 2*a+strictN || c != a {

@@ -60,6 +60,10 @@ type Result struct {
 	Endpoints []EndpointResult // sorted by Op
 	// Wall is the time from the first request sent to the last answer.
 	Wall time.Duration
+	// Slack is how late a probe goroutine's sleeps woke up during the
+	// run (see SlackProbe): how busy this machine's cores were. Every
+	// hop and work step of the run was late by about as much.
+	Slack Slack
 }
 
 // EndpointResult is one entry operation's measured requests.
@@ -183,6 +187,8 @@ func (s *System) Load(ctx context.Context, w Workload) (*Result, error) {
 		}
 	}
 
+	probe := StartSlackProbe(2 * time.Millisecond)
+	defer probe.Stop()
 	start := time.Now()
 	l := &load{
 		s:       s,
@@ -216,7 +222,7 @@ func (s *System) Load(ctx context.Context, w Workload) (*Result, error) {
 		l.openLoop(ctx, total, weights, start)
 	}
 	l.wg.Wait()
-	res := &Result{Wall: time.Since(start)}
+	res := &Result{Wall: time.Since(start), Slack: probe.Since(0)}
 	for _, o := range s.entries {
 		e := l.rec[o.name]
 		slices.Sort(e.Latencies)

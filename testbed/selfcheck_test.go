@@ -105,9 +105,12 @@ func TestSelfCheckVsSim(t *testing.T) {
 		if e.Errors != 0 {
 			t.Errorf("%d errors", e.Errors)
 		}
+		// The longest path has about 8 calls (parallel, 4 pooled in 2
+		// rounds, the queue), so a busy machine adds that much slack.
+		busy := busyAllowance(res.Slack, 8)
 		for k, name := range []string{"mean", "p50"} {
-			if g[k] < 0.9*want[k] || g[k] > 1.1*want[k]+3 {
-				t.Errorf("%s %.3f ms, sim %.3f ms: want −10%% .. +10%% + 3 ms", name, g[k], want[k])
+			if g[k] < 0.9*want[k] || g[k] > 1.1*want[k]+3+busy {
+				t.Errorf("%s %.3f ms, sim %.3f ms: want −10%% .. +10%% + 3 ms (+ %.3f ms for the machine's slack)", name, g[k], want[k], busy)
 			}
 		}
 		if !within(g[2], want[2], 0.5*want[2]) {

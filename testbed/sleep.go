@@ -19,6 +19,12 @@ const preciseMargin = 3 * time.Millisecond
 // sleep waits d, or until ctx ends or the system closes; the final
 // preciseMargin cannot be interrupted.
 func (s *System) sleep(ctx context.Context, d time.Duration) error {
+	return preciseSleep(ctx, d, s.done)
+}
+
+// preciseSleep waits d, or until ctx ends or done is closed (then it
+// returns errClosed); the final preciseMargin cannot be interrupted.
+func preciseSleep(ctx context.Context, d time.Duration, done <-chan struct{}) error {
 	if d <= 0 {
 		return nil
 	}
@@ -30,7 +36,7 @@ func (s *System) sleep(ctx context.Context, d time.Duration) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
-		case <-s.done:
+		case <-done:
 			t.Stop()
 			return errClosed
 		}
@@ -38,7 +44,7 @@ func (s *System) sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.done:
+	case <-done:
 		return errClosed
 	default:
 	}

@@ -56,8 +56,8 @@ func TestChainLatency(t *testing.T) {
 	// Medians and p90, not means: under `go test ./...` other packages
 	// compile and run on the same 2 cores, and a descheduled request or
 	// two would move a mean of 150 by milliseconds.
-	checkLatency(t, "p50", p50, 20, 2)
-	checkLatency(t, "p90", p90, 20, 5)
+	checkLatency(t, res, "p50", p50, 20, 2)
+	checkLatency(t, res, "p90", p90, 20, 5)
 	if ms(e.Latencies[0]) < 20 {
 		t.Errorf("fastest request %.3f ms: below the 20 ms of sleeps", ms(e.Latencies[0]))
 	}
@@ -175,9 +175,13 @@ func TestTracesBuildModel(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Fatalf("shape %q, want %q", got, want)
 	}
+	// On a busy machine each gap holds the late wake-ups around it: a
+	// sleep's end and the next call's send (busyAllowance of no call);
+	// a peer's client span a whole round trip (of one call).
+	stepBusy, peerBusy := busyAllowance(res.Slack, 0), busyAllowance(res.Slack, 1)
 	for i, w := range []float64{5, 5, 6} {
-		if !within(works[i], w, 0.1*w) {
-			t.Errorf("front work step %d: mean %.3f ms, want %.1f ms ± 10%%", i, works[i], w)
+		if !within(works[i], w, 0.1*w+stepBusy) {
+			t.Errorf("front work step %d: mean %.3f ms, want %.1f ms ± 10%% (+ %.3f ms for the machine's slack)", i, works[i], w, stepBusy)
 		}
 	}
 	for op, w := range map[string]float64{"b/one": 6, "c/two": 5, "db/SELECT": 8} {
@@ -188,8 +192,8 @@ func TestTracesBuildModel(t *testing.T) {
 		}
 		// db's work is its caller's client span: it includes the loopback
 		// round trip, which the 10% absorb.
-		if got := sh.Steps[0].Work.Mean() / 1e6; !within(got, w, 0.1*w) {
-			t.Errorf("%s: work mean %.3f ms, want %.1f ms ± 10%%", op, got, w)
+		if got := sh.Steps[0].Work.Mean() / 1e6; !within(got, w, 0.1*w+peerBusy) {
+			t.Errorf("%s: work mean %.3f ms, want %.1f ms ± 10%% (+ %.3f ms for the machine's slack)", op, got, w, peerBusy)
 		}
 	}
 	t.Logf("recovered shape %s, front work means %.3f ms", want, works)
@@ -230,7 +234,7 @@ operations:
 	if e.Requests != 30 {
 		t.Errorf("requests %d, want 30", e.Requests)
 	}
-	checkLatency(t, "p50", ms(e.Quantile(.5)), 40, 3)
+	checkLatency(t, res, "p50", ms(e.Quantile(.5)), 40, 3)
 	m, _, err := topology.Build(context.Background(), assemble(t, &buf), topology.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +301,7 @@ func TestDisableFail(t *testing.T) {
 	if e.Errors != 0 || e.Requests != 20 || stat(s, "c/get").Executed != 0 {
 		t.Errorf("c disabled: requests %d errors %d (want 20, 0), c executed %d", e.Requests, e.Errors, stat(s, "c/get").Executed)
 	}
-	checkLatency(t, "c disabled: p50", ms(e.Quantile(.5)), 7, 3)
+	checkLatency(t, res, "c disabled: p50", ms(e.Quantile(.5)), 7, 3)
 
 	res, _ = run(t, m, Options{Seed: 4, Changes: []scenarios.Change{&scenarios.Disable{Service: "b", Mode: scenarios.ModeFail}}}, w)
 	if e := endpoint(t, res, "a/GET /a"); e.Errors != 20 {
@@ -322,7 +326,7 @@ func TestCacheHitRatio(t *testing.T) {
 	}
 	// 0.7 × (5+1+3) + 0.3 × 20 = 12.3 ms.
 	// Most requests hit: the median is a hit, 5 + 1 + 3 ms.
-	checkLatency(t, "p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 9, 1)
+	checkLatency(t, res, "p50", ms(endpoint(t, res, "a/GET /a").Quantile(.5)), 9, 1)
 }
 
 // TestBatch: a loop of 10 calls batched by 4 becomes 3 requests per
@@ -361,7 +365,7 @@ operations:
 	// no items it would cost 3 × 2 = 6 ms.
 	p50 := ms(endpoint(t, res, "a/GET /a").Quantile(.5))
 	t.Logf("batched: p50 %.3f ms", p50)
-	checkLatency(t, "p50", p50, 11, 4)
+	checkLatency(t, res, "p50", p50, 11, 4)
 }
 
 // TestLoadFactor: a load change of factor 2 doubles the Poisson arrival

@@ -17,7 +17,10 @@ import (
 // TestSmoke is the CI smoke run of validate: the chain topology, one
 // speedup case, a few seconds of real traffic. It checks the pipeline end
 // to end with tolerances wide enough for a loaded CI machine (a short run
-// has a noisy p99): the model built from the traces reproduces the
+// has a noisy p99). It runs db at ρ ≈ 0.35, not at the suite's 0.7: the
+// queueing delay grows as 1/(1−ρ), so at 0.7 the few percent by which a
+// busy machine (other packages' tests) stretches every sleep move the
+// p50 by 20% and more, run to run. The model built from the traces reproduces the
 // measured baseline p50 within 20%, the real speedup cuts the measured
 // p50 by more than a third, and the prediction of the changed system's
 // p50 is within 20% of the measurement. The suite (validation/) holds the
@@ -36,7 +39,7 @@ func TestSmoke(t *testing.T) {
 	}
 	var traces []byte
 	res, err := Run(context.Background(), Config{Topology: m, TopologyPath: "chain.yaml", Seed: 1, Replications: 4,
-		Capacity: topology.CapacityObserved, Workload: testbed.Workload{Rate: 100, Duration: 3 * time.Second, Warmup: time.Second},
+		Capacity: topology.CapacityObserved, Workload: testbed.Workload{Rate: 50, Duration: 4 * time.Second, Warmup: time.Second},
 		Traces: func(b []byte) error { traces = bytes.Clone(b); return nil }}, cases)
 	if err != nil {
 		t.Fatal(err)

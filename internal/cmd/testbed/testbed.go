@@ -234,6 +234,18 @@ type Report struct {
 	Seed      uint64     `json:"seed"`
 	Workload  Load       `json:"workload"`
 	WallS     float64    `json:"wall_s"`
+	// Slack is how late this machine woke sleeping goroutines during the
+	// run (testbed.SlackProbe): a busy machine makes every hop and work
+	// step late by about as much.
+	Slack SlackMS `json:"timer_slack_ms"`
+}
+
+// SlackMS is a testbed.Slack in milliseconds.
+type SlackMS struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	Max  float64 `json:"max"`
 }
 
 // Load describes the workload that ran.
@@ -270,7 +282,7 @@ func NewReport(r *tb.Result, seed uint64, w tb.Workload) *Report {
 	rep := &Report{Seed: seed, WallS: r.Wall.Seconds(), Workload: Load{
 		Rate: w.Rate, Users: w.Users, ThinkMS: msOf(w.Think), DurationS: w.Duration.Seconds(),
 		WarmupS: w.Warmup.Seconds(), Requests: w.Requests,
-	}}
+	}, Slack: SlackMS{Mean: msOf(r.Slack.Mean), P50: msOf(r.Slack.P50), P90: msOf(r.Slack.P90), Max: msOf(r.Slack.Max)}}
 	for i := range r.Endpoints {
 		e := &r.Endpoints[i]
 		ep := Endpoint{Endpoint: e.Op, Requests: e.Requests, Errors: e.Errors, Latency: Latency{
@@ -297,7 +309,7 @@ func printTable(o *Options, rep *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.Out, "\nseed %d, %.1f s of wall time", rep.Seed, rep.WallS)
+	fmt.Fprintf(o.IO.Out, "\nseed %d, %.1f s of wall time, timer slack mean %.3f ms (p90 %.3f)", rep.Seed, rep.WallS, rep.Slack.Mean, rep.Slack.P90)
 	if o.Traces != "" {
 		fmt.Fprintf(o.IO.Out, ", traces in %s", o.Traces)
 	}

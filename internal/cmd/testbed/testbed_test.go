@@ -94,8 +94,12 @@ func TestRunScenarioJSON(t *testing.T) {
 	}
 	// The median: a mean of 20 requests moves with one request that
 	// other tests on the same cores delayed.
-	if m := rep.Endpoints[0].Latency.P50; m < 15 || m > 18 {
-		t.Errorf("p50 %.3f ms, want 15 ms + overhead (≤ 3 ms)", m)
+	// A busy machine (the other packages' tests) makes each of the
+	// path's ~12 goroutine wake-ups later by the measured slack; twice
+	// that is allowed beyond the idle overhead.
+	busy := 2 * 12 * max(0, rep.Slack.Mean-0.1)
+	if m := rep.Endpoints[0].Latency.P50; m < 15 || m > 18+busy {
+		t.Errorf("p50 %.3f ms, want 15 ms + overhead (≤ 3 ms, + %.3f ms for the machine's slack of mean %.3f ms)", m, busy, rep.Slack.Mean)
 	}
 }
 
