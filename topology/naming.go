@@ -38,4 +38,3 @@ func OperationName(s *trace.Span) string {
 	}
 	return ServiceName(s) + "/" + name
 }
-
