@@ -93,7 +93,7 @@ func TestQueueingGrowsWithRate(t *testing.T) {
 	}
 	for _, s := range m.Services {
 		if s.Evidence != nil {
-			s.Workers = s.Evidence.Suggested
+			s.Workers = s.Evidence.MaxConcurrent
 		}
 	}
 	var recorded float64

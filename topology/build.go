@@ -16,50 +16,37 @@ import (
 
 // BuildOptions tune Build.
 type BuildOptions struct {
-	// Workers sets the workers per instance of named services; services
-	// not named keep unlimited capacity (a pure delay), unless Capacity
-	// says otherwise. Traces alone do not say how many requests a
-	// service runs at once.
+	// Workers sets the workers per instance of named services, overriding
+	// what the traces show.
 	Workers map[string]int
-	// Capacity is CapacityNone (""), leaving capacity to Workers, or
-	// CapacityObserved: every service whose traces show queueing (see
-	// Saturated) gets as many workers per instance as it was seen running
-	// at once, and its callers' network overhead is fitted on the calls
-	// that did not queue, so the simulator adds the queueing back itself
-	// instead of counting it twice.
+	// Capacity is CapacityInfer (the default, ""): every resource whose
+	// traces show uses waiting for a limited number of servers gets
+	// that limit, and the waits are taken out of the fitted samples (see
+	// capacity.go); or CapacityNone: no limits but those in Workers, and
+	// the samples are fitted as recorded, waits included (the model then
+	// describes the system at the load it was traced at).
 	Capacity string
 }
 
 // Capacity modes of BuildOptions.
 const (
-	CapacityNone     = ""
+	CapacityInfer = ""
+	CapacityNone  = "none"
+	// CapacityObserved is the name earlier versions gave to inference;
+	// it means CapacityInfer.
 	CapacityObserved = "observed"
 )
 
-// HandoffWindow is how soon after a worker frees a queued request is
-// taken to start: a server hands a freed worker to the next waiting
-// request within microseconds; a millisecond leaves room for a loaded
-// machine's scheduling.
-const HandoffWindow = time.Millisecond
-
-// Saturated reports whether evidence shows a service running out of
-// workers: at least 1% of its executions (and at least 5) look queued.
-// An unlimited service reaches its most-ever concurrency rarely, so a
-// worker freeing just as another execution starts at that level is a
-// coincidence of well under 1%; a service with a worker limit at a
-// utilisation that matters queues a good share of its requests (Erlang C
-// gives 33% for 2 workers at 50% busy).
-func Saturated(e *CapacityEvidence, executions int) bool {
-	return e != nil && e.Queued >= 5 && float64(e.Queued) >= 0.01*float64(executions)
-}
-
 // BuildReport says what Build found, for the user.
 type BuildReport struct {
-	Executions     int // spans modelled as executions of an operation
-	Operations     int
-	Shapes         int
-	Entries        int      // entry operations
-	Orphans        int      // executions whose caller is missing: modelled, not counted as entry traffic
+	Executions int // spans modelled as executions of an operation
+	Operations int
+	Shapes     int
+	Entries    int // entry operations
+	Orphans    int // executions whose caller is missing: modelled, not counted as entry traffic
+	// Capacity says, per limited resource found, its servers and the
+	// share of its recorded time that was waiting.
+	Capacity       []string
 	RecursiveCalls int      // calls that closed a cycle, turned into local work
 	WorkFits       []string // family chosen per fitted work distribution, counted: "lognormal 12"
 	Notes          []string
@@ -94,16 +81,20 @@ type BuildReport struct {
 //     be simulated as a call graph; its time becomes local work of the
 //     caller, and the report counts it.
 //
-// Recorded durations already contain whatever queueing the system had when
-// it was traced; Build does not try to remove it. Capacity is unknown
-// unless given in opt.Workers; the evidence traces give (the most
-// executions seen at once per instance) is recorded in the model.
+// Recorded durations contain whatever waiting the system did when it was
+// traced. Build finds the resources whose uses waited (a service's
+// workers, a pool shared by a caller's requests, a peer's capacity: see
+// capacity.go), records each limit with its evidence, and fits the
+// samples without the waits, so that the simulator adds them back at
+// whatever load it runs. opt.Workers overrides an inferred limit.
 func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *BuildReport, error) {
 	b := &builder{
-		ops:      map[string]*opAcc{},
-		edges:    map[string][]netSample{},
-		services: map[string]*svcAcc{},
-		report:   &BuildReport{},
+		ops:         map[string]*opAcc{},
+		edges:       map[string]*[]float64{},
+		services:    map[string]*svcAcc{},
+		report:      &BuildReport{},
+		endpointIDs: map[endpoint]int32{},
+		serviceIDs:  map[string]int32{},
 	}
 	var firstRoot, lastRoot int64
 	roots := 0
@@ -158,8 +149,7 @@ func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *B
 type svcAcc struct {
 	instances map[string]bool
 	peer      bool
-	// intervals per instance, for the most executions seen at once.
-	spans map[string][][2]int64
+	spans     int // executions reported by the service itself
 }
 
 type opAcc struct {
@@ -210,23 +200,22 @@ type shapeAcc struct {
 
 type builder struct {
 	ops      map[string]*opAcc
-	edges    map[string][]netSample // "caller\x00callee" -> network samples
+	edges    map[string]*[]float64 // "caller\x00callee" -> network samples (< 0: none)
 	services map[string]*svcAcc
 	report   *BuildReport
+	// Queue inference (capacity.go): every use of a resource, and the
+	// services and instances they name.
+	uses         []use
+	endpoints    []endpoint
+	endpointIDs  map[endpoint]int32
+	serviceNames []string
+	serviceIDs   map[string]int32
+	execs        int32
 	// scratch
 	events []event
 	walker CallWalker
 	sb     strings.Builder
 	accOf  map[*Shape]*shapeAcc
-}
-
-// netSample is one call's client-minus-server time, with the server
-// span's place, so that calls that queued can be told apart.
-type netSample struct {
-	v     float64
-	svc   string
-	inst  string
-	start int64
 }
 
 type event struct {
@@ -236,6 +225,7 @@ type event struct {
 	failed     bool
 	net        float64 // client minus server, ns; <0 when no server half
 	dur        float64
+	use        int32 // the use it records (b.uses)
 }
 
 func (b *builder) op(name string) *opAcc {
@@ -250,10 +240,21 @@ func (b *builder) op(name string) *opAcc {
 func (b *builder) service(name string) *svcAcc {
 	s := b.services[name]
 	if s == nil {
-		s = &svcAcc{instances: map[string]bool{}, spans: map[string][][2]int64{}}
+		s = &svcAcc{instances: map[string]bool{}}
 		b.services[name] = s
 	}
 	return s
+}
+
+// edge returns the network samples of calls from caller to callee.
+func (b *builder) edge(caller, callee string) *[]float64 {
+	k := caller + "\x00" + callee
+	e := b.edges[k]
+	if e == nil {
+		e = new([]float64)
+		b.edges[k] = e
+	}
+	return e
 }
 
 // execution models span i of t as one execution of its operation.
@@ -271,11 +272,20 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 			o.rateSum++
 		}
 	}
-	svc := b.service(ServiceName(s))
+	svcName := ServiceName(s)
+	svc := b.service(svcName)
 	svc.instances[s.Instance] = true
-	svc.spans[s.Instance] = append(svc.spans[s.Instance], [2]int64{s.Start, s.End()})
+	svc.spans++
+	exec := b.execs
+	b.execs++
+	if entry || t.Parent[i] < 0 {
+		// Nothing traced its arrival: its use starts with its span.
+		callee := b.endpointID(svcName, s.Instance)
+		b.uses = append(b.uses, use{caller: -1, callee: callee, svc: b.serviceID(svcName), exec: -1,
+			cStart: noTime, sStart: s.Start, sEnd: s.End(), gapStart: noTime})
+	}
 
-	b.collectCalls(t, i, name)
+	b.collectCalls(t, i, name, s, exec)
 	anyFailed := false
 	for _, e := range b.events {
 		if e.failed && !e.async {
@@ -288,17 +298,24 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 	b.shape(o, s, s.Has(trace.FlagError))
 }
 
-// collectCalls fills b.events with the calls execution i makes.
-func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
+// collectCalls fills b.events with the calls execution i (span s, the
+// exec-th execution) makes, and records each as a use (capacity.go).
+func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.Span, exec int32) {
 	b.events = b.events[:0]
+	callerID := b.endpointID(ServiceName(s), s.Instance)
 	b.walker.Calls(t, i, func(cs CallSpans) {
+		u := use{caller: callerID, exec: exec, cStart: noTime, sStart: noTime, gapStart: noTime, async: cs.Async}
+		var ev event
 		switch {
 		case cs.Client < 0:
 			// Called without a client span: a call with no measured
 			// network overhead.
 			c := &t.Spans[cs.Server]
-			b.events = append(b.events, event{start: c.Start, end: c.End(), target: OperationName(c),
-				async: cs.Async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+			ev = event{start: c.Start, end: c.End(), target: OperationName(c),
+				async: cs.Async, failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)}
+			svc := ServiceName(c)
+			u.callee, u.svc = b.endpointID(svc, c.Instance), b.serviceID(svc)
+			u.sStart, u.sEnd = c.Start, c.End()
 		case cs.Server < 0:
 			// An uninstrumented peer: the client span is all we know of
 			// it, so it becomes the peer operation's work.
@@ -306,21 +323,33 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string) {
 			target := PeerOperationName(c)
 			po := b.op(target)
 			po.peerWork = append(po.peerWork, float64(c.Duration))
-			b.service(target[:strings.IndexByte(target, '/')]).peer = true
-			b.events = append(b.events, event{start: c.Start, end: c.End(), target: target, async: cs.Async,
-				failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)})
+			peer := target[:strings.IndexByte(target, '/')]
+			b.service(peer).peer = true
+			ev = event{start: c.Start, end: c.End(), target: target, async: cs.Async,
+				failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)}
+			u.callee, u.svc = b.endpointID(peer, ""), b.serviceID(peer)
+			u.cStart, u.cEnd = c.Start, c.End()
+			u.own = sampleRef{&po.peerWork, int32(len(po.peerWork) - 1)}
 		default:
 			c, sv := &t.Spans[cs.Client], &t.Spans[cs.Server]
-			ev := event{start: c.Start, end: c.End(), target: OperationName(sv), async: cs.Async,
+			ev = event{start: c.Start, end: c.End(), target: OperationName(sv), async: cs.Async,
 				failed: c.Has(trace.FlagError) || sv.Has(trace.FlagError), dur: float64(c.Duration)}
 			ev.net = math.Max(0, float64(c.Duration-sv.Duration))
 			if ev.async {
 				ev.net = -1 // the callee's time is not a round trip of the caller
 			}
-			b.events = append(b.events, ev)
-			b.edges[caller+"\x00"+ev.target] = append(b.edges[caller+"\x00"+ev.target],
-				netSample{v: ev.net, svc: ServiceName(sv), inst: sv.Instance, start: sv.Start})
+			e := b.edge(caller, ev.target)
+			*e = append(*e, ev.net)
+			svc := ServiceName(sv)
+			u.callee, u.svc = b.endpointID(svc, sv.Instance), b.serviceID(svc)
+			u.cStart, u.cEnd, u.sStart, u.sEnd = c.Start, c.End(), sv.Start, sv.End()
+			if !ev.async {
+				u.own = sampleRef{e, int32(len(*e) - 1)}
+			}
 		}
+		ev.use = int32(len(b.uses))
+		b.uses = append(b.uses, u)
+		b.events = append(b.events, ev)
 	})
 }
 
@@ -380,11 +409,22 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 		work = append(work, float64(max(d, 0)))
 		members = append(members, nil)
 	}
+	// gaps remembers, per call, the work step before it and when that
+	// step began, for queue inference (use.gap, use.gapStart).
+	type gapOf struct {
+		use   int32
+		step  int
+		start int64
+	}
+	var gaps []gapOf
 	cursor := start
 	ai := 0
 	for si := 0; si < len(stages); si++ {
 		st := stages[si]
 		addWork(st.start - cursor)
+		for _, e := range st.ev {
+			gaps = append(gaps, gapOf{e.use, len(steps) - 1, cursor})
+		}
 		// Fire-and-forget calls issued before this stage.
 		for ai < len(async) && async[ai].start <= st.start {
 			e := async[ai]
@@ -401,10 +441,12 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 			repeat, retries := 1, 0
 			extraWork := int64(0)
 			endAt := st.end
+			var loopUses []gapOf // the iterations after the first: their gaps sum into one work step
 			for si+1 < len(stages) && len(stages[si+1].ev) == 1 && stages[si+1].ev[0].target == e.target &&
 				(ai >= len(async) || async[ai].start > stages[si+1].start) {
 				next := stages[si+1]
 				gap := next.start - endAt
+				loopUses = append(loopUses, gapOf{next.ev[0].use, -1, endAt})
 				if stages[si].ev[0].failed && retries == repeat-1 {
 					retries++
 					m.backoff = append(m.backoff, float64(max(gap, 0)))
@@ -432,6 +474,10 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 			if extraWork > 0 {
 				// Time between loop iterations is the caller's work.
 				addWork(extraWork)
+				for _, g := range loopUses {
+					g.step = len(steps) - 1
+					gaps = append(gaps, g)
+				}
 			}
 			continue
 		}
@@ -486,6 +532,12 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 		o.shapes[sig] = sh
 	}
 	sh.count++
+	for _, g := range gaps {
+		u := &b.uses[g.use]
+		u.gapStart = g.start
+		// The sample is appended below, at this index.
+		u.gap = sampleRef{&sh.work[g.step], int32(len(sh.work[g.step]))}
+	}
 	for i := range steps {
 		if steps[i].kind == stepWork {
 			sh.work[i] = append(sh.work[i], work[i])
@@ -585,6 +637,10 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		fits[d.Family()]++
 		return d, &f
 	}
+	// Queue inference first: it takes the waits out of the samples.
+	plan := b.inferCapacity(opt)
+	b.report.Capacity = plan.summary
+
 	netFits := map[string]dist.Dist{}
 	netFitInfo := map[string]*dist.Fit{}
 	edgeKeys := make([]string, 0, len(b.edges))
@@ -592,14 +648,12 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		edgeKeys = append(edgeKeys, k)
 	}
 	slices.Sort(edgeKeys)
-	queued, saturated := b.queueing(opt)
 	for _, k := range edgeKeys {
 		var x []float64
-		for _, v := range b.edges[k] {
-			if v.v < 0 || saturated[v.svc] && queued[v.svc][v.inst][v.start] {
-				continue // a queued call's gap holds its wait, which sim adds itself
+		for _, v := range *b.edges[k] {
+			if v >= 0 { // < 0: no round trip (async); NaN: left out
+				x = append(x, v)
 			}
-			x = append(x, v.v)
 		}
 		if len(x) == 0 || meanOf(x) < negligible {
 			continue
@@ -617,29 +671,10 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		sa := b.services[n]
 		// A service that reports spans of its own is not a peer, even if
 		// some callers reached it without the server side being traced.
-		svc := &Service{Instances: max(1, len(sa.instances)), Peer: sa.peer && len(sa.spans) == 0}
+		svc := &Service{Instances: max(1, len(sa.instances)), Peer: sa.peer && sa.spans == 0,
+			Workers: plan.workers[n], Evidence: plan.evidence[n], Pools: plan.pools[n]}
 		if w, ok := opt.Workers[n]; ok {
 			svc.Workers = w
-		}
-		if !sa.peer {
-			mc := 0
-			for _, iv := range sa.spans {
-				mc = max(mc, maxOverlap(iv))
-			}
-			if mc > 0 {
-				// Workers can be no fewer than the executions seen at once.
-				e := &CapacityEvidence{MaxConcurrent: mc, Suggested: mc}
-				for _, starts := range queued[n] {
-					e.Queued += len(starts)
-				}
-				if saturated[n] {
-					e.Note = "saturated: executions queued for a worker"
-					if _, given := opt.Workers[n]; !given && opt.Capacity == CapacityObserved {
-						svc.Workers = mc
-					}
-				}
-				svc.Evidence = e
-			}
 		}
 		m.Services[n] = svc
 	}
@@ -703,10 +738,16 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 			b.accOf[shape] = sh
 			for i, st := range sh.steps {
 				if st.kind == stepWork {
-					if meanOf(sh.work[i]) < negligible {
+					x := withoutNaN(sh.work[i])
+					if len(x) == 0 {
+						// No sample is free of a wait: the work
+						// before the call is unknown; take none.
+						x = []float64{0}
+					}
+					if meanOf(x) < negligible {
 						continue
 					}
-					d, f := fit(sh.work[i])
+					d, f := fit(x)
 					shape.Steps = append(shape.Steps, &Step{Work: d, WorkFit: f})
 					continue
 				}
@@ -724,6 +765,9 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 					if d, ok := netFits[key]; ok && !ct.async {
 						c.Network, c.NetworkFit = d, netFitInfo[key]
 					}
+					caller, _, _ := strings.Cut(n, "/")
+					callee, _, _ := strings.Cut(ct.target, "/")
+					c.Via = plan.via[[2]string{caller, callee}]
 					calls = append(calls, c)
 				}
 				switch st.kind {
@@ -935,84 +979,6 @@ func callees(op *Operation) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-// maxOverlap returns the most intervals open at once.
-// queueing finds, per service and instance, the executions that look
-// queued (see CapacityEvidence.Queued), and which services are
-// Saturated. With CapacityNone the model gets no workers from evidence,
-// and the network samples are kept whole: the model then describes the
-// system at the load it was traced at, queueing included.
-func (b *builder) queueing(opt BuildOptions) (map[string]map[string]map[int64]bool, map[string]bool) {
-	queued := map[string]map[string]map[int64]bool{}
-	saturated := map[string]bool{}
-	for name, sa := range b.services {
-		if sa.peer && len(sa.spans) == 0 {
-			continue
-		}
-		mc, n := 0, 0
-		for _, iv := range sa.spans {
-			mc = max(mc, maxOverlap(iv))
-			n += len(iv)
-		}
-		byInst := map[string]map[int64]bool{}
-		total := 0
-		for inst, iv := range sa.spans {
-			if q := handoffs(iv, mc, int64(HandoffWindow)); len(q) > 0 {
-				byInst[inst] = q
-				total += len(q)
-			}
-		}
-		queued[name] = byInst
-		if opt.Capacity == CapacityObserved && Saturated(&CapacityEvidence{Queued: total}, n) {
-			saturated[name] = true
-		}
-	}
-	return queued, saturated
-}
-
-// handoffs returns the start times of the executions in iv that began
-// within window after another one ended, while c were running just
-// before that end: a freed worker of a full instance going to a request
-// that waited for it.
-func handoffs(iv [][2]int64, c int, window int64) map[int64]bool {
-	const roundingSlack = 2000 // ns
-	if c < 1 || len(iv) < 2 {
-		return nil
-	}
-	starts := make([]int64, len(iv))
-	ends := make([]int64, len(iv))
-	for i, v := range iv {
-		starts[i], ends[i] = v[0], v[1]
-	}
-	slices.Sort(starts)
-	slices.Sort(ends)
-	var out map[int64]bool
-	for _, s := range starts {
-		// Executions running just before the window: started before s,
-		// not ended before s−window.
-		begun, _ := slices.BinarySearch(starts, s)
-		gone, _ := slices.BinarySearch(ends, s-window)
-		// Ends up to s plus a little: formats that round start and
-		// duration separately to microseconds can put the freeing end a
-		// microsecond after the start it made possible.
-		endedUpTo, _ := slices.BinarySearch(ends, s+roundingSlack+1)
-		if begun-gone >= c && endedUpTo > gone {
-			if out == nil {
-				out = map[int64]bool{}
-			}
-			out[s] = true
-		}
-	}
-	return out
-}
-
-func maxOverlap(iv [][2]int64) int {
-	ev := make([]event, len(iv))
-	for i, v := range iv {
-		ev[i] = event{start: v[0], end: v[1]}
-	}
-	return maxConcurrent(ev)
 }
 
 func roundDigits(x float64, digits int) float64 {

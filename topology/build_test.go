@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/tracesim/tracesim/topology/dist"
@@ -204,33 +205,43 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
+// TestHandoffs: a call that starts the instant another request's call
+// ends while the pool is full waited for its slot; one that starts right
+// after its own execution's previous call (a loop) did not, and neither
+// did one that starts after a gap or below the full count.
 func TestHandoffs(t *testing.T) {
+	type call struct {
+		start, end int64
+		exec       int32
+	}
 	cases := []struct {
-		name string
-		iv   [][2]int64
-		c    int
-		want []int64
+		name  string
+		calls []call
+		k     int
+		want  []int32 // indexes of the calls that waited
 	}{
-		// Two workers, both busy; the third starts as the second ends.
-		{"handoff", [][2]int64{{0, 10}, {1, 5}, {5, 8}}, 2, []int64{5}},
-		// Within the window after the end, still a handoff.
-		{"late handoff", [][2]int64{{0, 100}, {1, 50}, {50 + 900, 2000}}, 2, []int64{950}},
-		// Outside the window: the worker was idle in between.
-		{"idle gap", [][2]int64{{0, 100}, {1, 50}, {50 + 1001, 2000}}, 2, nil},
-		// A start as something ends, but the instance was not full.
-		{"not full", [][2]int64{{0, 10}, {10, 20}}, 2, nil},
-		{"one worker chain", [][2]int64{{0, 10}, {10, 20}, {20, 30}}, 1, []int64{10, 20}},
+		// Two at once at most; the third starts as the second ends.
+		{"hand-off", []call{{0, 10, 1}, {1, 5, 2}, {5, 8, 3}}, 2, []int32{2}},
+		// Within the window after the end, still a hand-off.
+		{"late hand-off", []call{{0, 3_000_000, 1}, {1, 50, 2}, {50 + 900_000, 2_000_000, 3}}, 2, []int32{2}},
+		// Outside the window: the slot was idle in between.
+		{"idle gap", []call{{0, 3_000_000, 1}, {1, 50, 2}, {50 + 1_000_001, 3_000_000, 3}}, 2, nil},
+		// A chain of one at a time, each from another request.
+		{"one slot", []call{{0, 10, 1}, {10, 20, 2}, {20, 30, 3}}, 1, []int32{1, 2}},
+		// The same chain from one execution: a loop, not a queue.
+		{"loop", []call{{0, 10, 1}, {10, 20, 1}, {20, 30, 1}}, 1, nil},
 	}
 	for _, c := range cases {
-		got := handoffs(c.iv, c.c, 1000)
-		if len(got) != len(c.want) {
-			t.Errorf("%s: %v, want %v", c.name, got, c.want)
-			continue
+		b := &builder{}
+		var ids []int32
+		for i, cl := range c.calls {
+			b.uses = append(b.uses, use{cStart: cl.start, cEnd: cl.end, exec: cl.exec})
+			ids = append(ids, int32(i))
 		}
-		for _, s := range c.want {
-			if !got[s] {
-				t.Errorf("%s: %v, want %v", c.name, got, c.want)
-			}
+		k, got := b.handoffs(ids)
+		slices.Sort(got)
+		if k != c.k || !slices.Equal(got, c.want) {
+			t.Errorf("%s: k %d, hand-offs %v; want %d, %v", c.name, k, got, c.k, c.want)
 		}
 	}
 }

@@ -31,21 +31,60 @@ type Service struct {
 	// Peer marks a component that never reports spans itself (a database
 	// or broker seen only from its callers' client spans).
 	Peer bool
-	// Evidence records what traces say about capacity (max concurrency
-	// seen, suggested workers); informational, not used by the simulator.
+	// Pools are limits that all requests running on one instance of the
+	// service share: a lock, a connection pool or a worker pool in front
+	// of its calls to another service. A call names the pool it goes
+	// through (Call.Via); every attempt of such a call holds one slot of
+	// its caller instance's pool from the moment it is sent until its
+	// response, and waits for a free slot first. Widening a pool is a
+	// change to one line of the model (and one line of a scenario).
+	Pools map[string]*SharedPool
+	// Evidence records what traces say about the service's capacity
+	// (its workers); informational, not used by the simulator.
 	Evidence *CapacityEvidence
 }
 
-// CapacityEvidence is what the traces showed about a service's capacity.
+// SharedPool is a limit shared by the requests of one service instance.
+type SharedPool struct {
+	// Size is the number of slots per instance (≥ 1).
+	Size int
+	// Wait says where a caller waits for a slot, as traces show it:
+	// WaitInSpan (inside the client span: a connection pool or a lock
+	// taken by the client library, the default) or WaitBeforeSpan
+	// (before the client span starts: a worker pool the call is handed
+	// to). The simulator treats both alike; the testbed reproduces each.
+	Wait string
+	// Evidence is what traces showed of the pool.
+	Evidence *CapacityEvidence
+}
+
+// Where a caller waits for a shared pool's slot (SharedPool.Wait).
+const (
+	WaitInSpan     = "in-span"
+	WaitBeforeSpan = "before-span"
+)
+
+// CapacityEvidence is what the traces showed about a limited resource (a
+// service's workers or a shared pool) and what was inferred from it
+// (see package topology/queue). Informational: the simulator reads
+// Workers and SharedPool.Size, never this.
 type CapacityEvidence struct {
-	MaxConcurrent int // most spans of the service ever running at once on one instance
-	Suggested     int // suggested workers per instance (0: no suggestion)
-	// Queued counts executions that look queued: each started the moment
-	// (within HandoffWindow) another one ended on an instance that was
-	// running MaxConcurrent at once, the mark of a worker handed to a
-	// waiting request.
+	// Executions counts the uses of the resource the traces show.
+	Executions int
+	// MaxConcurrent is the most uses seen at once on one instance
+	// (waiting ones included when the wait is inside the span).
+	MaxConcurrent int
+	// Servers is the capacity inferred from the traces: 0 when the
+	// evidence shows no limit (or too little to tell).
+	Servers int
+	// Queued counts uses that waited for a server.
 	Queued int
-	Note   string
+	// WaitShare is the share of the recorded time of the uses that was
+	// waiting rather than service.
+	WaitShare float64
+	// Test says in words what decided.
+	Test string
+	Note string
 }
 
 // Operation is one endpoint of a service.
@@ -103,6 +142,9 @@ type Call struct {
 	Repeat   int
 	Optional bool // the caller tolerates its failure
 	Async    bool // fire and forget: the caller does not wait
+	// Via names a shared pool of the caller's service (Service.Pools)
+	// that every attempt of the call holds a slot of; "" for none.
+	Via string
 }
 
 // Retry is a retry policy: on error, call again up to Max more times,

@@ -157,7 +157,11 @@ func checkModel(p *problems, m *Model) {
 			p.check(path, "missing operation")
 			continue
 		}
-		checkOperation(p, path, op, m.Operations, ops)
+		var pools map[string]*SharedPool
+		if svc, _, ok := strings.Cut(name, "/"); ok && m.Services[svc] != nil {
+			pools = m.Services[svc].Pools
+		}
+		checkOperation(p, path, op, m.Operations, ops, pools)
 	}
 	checkCycles(p, m, ops)
 }
@@ -181,17 +185,51 @@ func checkService(p *problems, path, name string, s *Service) {
 	if s.Workers < 0 {
 		p.check(field(path, "workers"), "must be ≥ 1, or omitted for unlimited, got %d", s.Workers)
 	}
-	if e := s.Evidence; e != nil {
-		ep := field(path, "evidence")
-		if e.MaxConcurrent < 0 {
-			p.check(field(ep, "max_concurrent"), "must be ≥ 0, got %d", e.MaxConcurrent)
+	checkEvidence(p, field(path, "evidence"), s.Evidence)
+	pp := field(path, "pools")
+	for _, name := range sortedKeys(s.Pools) {
+		np := named(pp, name)
+		sp := s.Pools[name]
+		switch {
+		case name == "":
+			p.check(np, "empty pool name")
+		case !utf8.ValidString(name):
+			p.check(np, "pool name is not valid UTF-8")
 		}
-		if e.Suggested < 0 {
-			p.check(field(ep, "suggested"), "must be ≥ 0, got %d", e.Suggested)
+		if sp == nil {
+			p.check(np, "missing pool")
+			continue
 		}
-		if !utf8.ValidString(e.Note) {
-			p.check(field(ep, "note"), "is not valid UTF-8")
+		if sp.Size < 1 {
+			p.check(field(np, "size"), "must be ≥ 1, got %d (to remove the limit, remove the pool and the calls' via)", sp.Size)
 		}
+		if sp.Wait != "" && sp.Wait != WaitInSpan && sp.Wait != WaitBeforeSpan {
+			p.check(field(np, "wait"), "unknown %q%s: expected %s or %s", sp.Wait, Suggest(sp.Wait, []string{WaitInSpan, WaitBeforeSpan}), WaitInSpan, WaitBeforeSpan)
+		}
+		checkEvidence(p, field(np, "evidence"), sp.Evidence)
+	}
+}
+
+func checkEvidence(p *problems, ep string, e *CapacityEvidence) {
+	if e == nil {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"executions", e.Executions}, {"max_concurrent", e.MaxConcurrent}, {"servers", e.Servers}, {"queued", e.Queued}} {
+		if f.v < 0 {
+			p.check(field(ep, f.name), "must be ≥ 0, got %d", f.v)
+		}
+	}
+	if !(e.WaitShare >= 0 && e.WaitShare <= 1) {
+		p.check(field(ep, "wait_share"), "must be between 0 and 1, got %v", e.WaitShare)
+	}
+	if !utf8.ValidString(e.Note) {
+		p.check(field(ep, "note"), "is not valid UTF-8")
+	}
+	if !utf8.ValidString(e.Test) {
+		p.check(field(ep, "test"), "is not valid UTF-8")
 	}
 }
 
@@ -218,7 +256,9 @@ func checkOperationName(p *problems, path, name string, services map[string]*Ser
 	}
 }
 
-func checkOperation(p *problems, path string, op *Operation, ops map[string]*Operation, opNames []string) {
+// checkOperation checks op; pools are the shared pools of its service,
+// which its calls may go through.
+func checkOperation(p *problems, path string, op *Operation, ops map[string]*Operation, opNames []string, pools map[string]*SharedPool) {
 	if op.Entry != nil {
 		if r := op.Entry.Rate; !(r >= 0) || math.IsInf(r, 0) {
 			p.check(field(field(path, "entry"), "rate"), "must be a finite rate ≥ 0, got %v", r)
@@ -247,7 +287,7 @@ func checkOperation(p *problems, path string, op *Operation, ops map[string]*Ope
 			p.check(field(sp, "count"), "must be ≥ 0, got %d", sh.Count)
 		}
 		for j, st := range sh.Steps {
-			checkStep(p, index(field(sp, "steps"), j), st, ops, opNames)
+			checkStep(p, index(field(sp, "steps"), j), st, ops, opNames, pools)
 		}
 	}
 	if len(op.Shapes) > 0 && weightsOK && math.Abs(sum-1) > weightTolerance {
@@ -255,7 +295,7 @@ func checkOperation(p *problems, path string, op *Operation, ops map[string]*Ope
 	}
 }
 
-func checkStep(p *problems, path string, st *Step, ops map[string]*Operation, opNames []string) {
+func checkStep(p *problems, path string, st *Step, ops map[string]*Operation, opNames []string, pools map[string]*SharedPool) {
 	if st == nil {
 		p.check(path, "missing step")
 		return
@@ -286,14 +326,14 @@ func checkStep(p *problems, path string, st *Step, ops map[string]*Operation, op
 	case st.Work != nil:
 		checkDist(p, field(path, "work"), st.Work, st.WorkFit)
 	case st.Call != nil:
-		checkCall(p, path, st.Call, ops, opNames)
+		checkCall(p, path, st.Call, ops, opNames, pools)
 	case st.Parallel != nil:
 		pp := field(path, "parallel")
 		if len(st.Parallel) == 0 {
 			p.check(pp, "needs at least one call")
 		}
 		for i, c := range st.Parallel {
-			checkCall(p, index(pp, i), c, ops, opNames)
+			checkCall(p, index(pp, i), c, ops, opNames, pools)
 		}
 	case st.Pool != nil:
 		pp := field(path, "pool")
@@ -305,14 +345,14 @@ func checkStep(p *problems, path string, st *Step, ops map[string]*Operation, op
 			p.check(cp, "needs at least one call")
 		}
 		for i, c := range st.Pool.Calls {
-			checkCall(p, index(cp, i), c, ops, opNames)
+			checkCall(p, index(cp, i), c, ops, opNames, pools)
 		}
 	}
 }
 
 // checkCall checks a call whose fields (call, network, timeout, ...)
 // sit under path: a call step, or one entry of a parallel or pool.
-func checkCall(p *problems, path string, c *Call, ops map[string]*Operation, opNames []string) {
+func checkCall(p *problems, path string, c *Call, ops map[string]*Operation, opNames []string, pools map[string]*SharedPool) {
 	if c == nil {
 		p.check(path, "missing call")
 		return
@@ -337,6 +377,16 @@ func checkCall(p *problems, path string, c *Call, ops map[string]*Operation, opN
 	}
 	if c.Repeat < 0 {
 		p.check(field(path, "repeat"), "must be ≥ 1, got %d", c.Repeat)
+	}
+	if c.Via != "" {
+		if _, ok := pools[c.Via]; !ok {
+			names := sortedKeys(pools)
+			have := "the caller's service has no pools"
+			if len(names) > 0 {
+				have = "the caller's service has " + strings.Join(names, ", ")
+			}
+			p.check(field(path, "via"), "unknown pool %q%s: %s (services.<caller>.pools)", c.Via, Suggest(c.Via, names), have)
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ var readErrorCases = []struct {
 	{"unknown service of an operation", mod("  profile/GetProfile: {}", "  profile/GetProfile: {}\n  profil/List: {}"), []string{
 		`m.yaml:14: operations."profil/List": unknown service "profil" (did you mean "profile"?): every operation's service must be listed under services`}},
 	{"unknown key", mod("{workers: 4}", "{wrokers: 4}"), []string{
-		`m.yaml:3: services."frontend": unknown key "wrokers" (did you mean "workers"?); expected instances, workers, peer or evidence`}},
+		`m.yaml:3: services."frontend": unknown key "wrokers" (did you mean "workers"?); expected instances, workers, peer, pools or evidence`}},
 	{"unknown top-level key", "version: 1\nservice: {}\n", []string{
 		`m.yaml:2: unknown key "service" (did you mean "services"?); expected version, services or operations`}},
 	{"weights do not sum to 1", mod("      - weight: 1\n", "      - weight: 0.5\n      - weight: 0.4\n"), []string{

@@ -21,13 +21,14 @@ import (
 // The keys a model file knows, by where they appear.
 var (
 	topKeys      = []string{"version", "services", "operations"}
-	serviceKeys  = []string{"instances", "workers", "peer", "evidence"}
-	evidenceKeys = []string{"max_concurrent", "suggested", "queued", "note"}
+	serviceKeys  = []string{"instances", "workers", "peer", "pools", "evidence"}
+	evidenceKeys = []string{"executions", "max_concurrent", "servers", "suggested", "queued", "wait_share", "test", "note"}
+	sharedKeys   = []string{"size", "wait", "evidence"}
 	opKeys       = []string{"entry", "error_rate", "shapes"}
 	shapeKeys    = []string{"weight", "count", "steps"}
 	stepKinds    = []string{"work", "call", "parallel", "pool"}
-	callKeys     = []string{"call", "network", "timeout", "retries", "repeat", "optional", "async"}
-	stepKeys     = []string{"work", "call", "parallel", "pool", "network", "timeout", "retries", "repeat", "optional", "async"}
+	callKeys     = []string{"call", "network", "timeout", "retries", "repeat", "optional", "async", "via"}
+	stepKeys     = []string{"work", "call", "parallel", "pool", "network", "timeout", "retries", "repeat", "optional", "async", "via"}
 	retryKeys    = []string{"max", "backoff"}
 	poolKeys     = []string{"size", "calls"}
 )
@@ -442,27 +443,77 @@ func (r *reader) service(n *yaml.Node, path string) *Service {
 	if v, ok := f["peer"]; ok {
 		s.Peer, _ = r.boolean(v, field(path, "peer"))
 	}
-	if v, ok := f["evidence"]; ok {
-		ep := field(path, "evidence")
-		ef, ok := r.fields(v, ep, "a mapping with max_concurrent, suggested, queued and note", true, evidenceKeys...)
-		if ok {
-			e := &CapacityEvidence{}
-			if v, ok := ef["max_concurrent"]; ok {
-				e.MaxConcurrent, _ = r.integer(v, field(ep, "max_concurrent"))
+	if v, ok := f["pools"]; ok {
+		pp := field(path, "pools")
+		ps, _ := r.pairs(v, pp, "a mapping of pool names to pools such as {size: 4}", true)
+		for _, p := range ps {
+			if s.Pools == nil {
+				s.Pools = map[string]*SharedPool{}
 			}
-			if v, ok := ef["suggested"]; ok {
-				e.Suggested, _ = r.integer(v, field(ep, "suggested"))
-			}
-			if v, ok := ef["queued"]; ok {
-				e.Queued, _ = r.integer(v, field(ep, "queued"))
-			}
-			if v, ok := ef["note"]; ok {
-				e.Note, _ = r.str(v, field(ep, "note"), "a note")
-			}
-			s.Evidence = e
+			np := named(pp, p.key)
+			r.at(np, p.k)
+			s.Pools[p.key] = r.sharedPool(p.v, np)
 		}
 	}
+	if v, ok := f["evidence"]; ok {
+		s.Evidence = r.evidence(v, field(path, "evidence"))
+	}
 	return s
+}
+
+func (r *reader) sharedPool(n *yaml.Node, path string) *SharedPool {
+	sp := &SharedPool{}
+	f, ok := r.fields(n, path, "a shared pool such as {size: 4}", false, sharedKeys...)
+	if !ok {
+		return sp
+	}
+	if v, ok := f["size"]; ok {
+		sp.Size, _ = r.integer(v, field(path, "size"))
+	} else {
+		r.errorf(n, path, "missing size: how many calls may hold the pool at once, per instance")
+		r.probs.markSkip(field(path, "size"))
+	}
+	if v, ok := f["wait"]; ok {
+		sp.Wait, _ = r.str(v, field(path, "wait"), WaitInSpan+" or "+WaitBeforeSpan)
+	}
+	if v, ok := f["evidence"]; ok {
+		sp.Evidence = r.evidence(v, field(path, "evidence"))
+	}
+	return sp
+}
+
+func (r *reader) evidence(v *yaml.Node, ep string) *CapacityEvidence {
+	ef, ok := r.fields(v, ep, "a mapping with executions, max_concurrent, servers, queued, wait_share, test and note", true, evidenceKeys...)
+	if !ok {
+		return nil
+	}
+	e := &CapacityEvidence{}
+	if v, ok := ef["executions"]; ok {
+		e.Executions, _ = r.integer(v, field(ep, "executions"))
+	}
+	if v, ok := ef["max_concurrent"]; ok {
+		e.MaxConcurrent, _ = r.integer(v, field(ep, "max_concurrent"))
+	}
+	if v, ok := ef["servers"]; ok {
+		e.Servers, _ = r.integer(v, field(ep, "servers"))
+	} else if v, ok := ef["suggested"]; ok {
+		// Model files before inference wrote the workers they
+		// suggested here.
+		e.Servers, _ = r.integer(v, field(ep, "suggested"))
+	}
+	if v, ok := ef["queued"]; ok {
+		e.Queued, _ = r.integer(v, field(ep, "queued"))
+	}
+	if v, ok := ef["wait_share"]; ok {
+		e.WaitShare, _ = r.number(v, field(ep, "wait_share"))
+	}
+	if v, ok := ef["test"]; ok {
+		e.Test, _ = r.str(v, field(ep, "test"), "the test behind the inference")
+	}
+	if v, ok := ef["note"]; ok {
+		e.Note, _ = r.str(v, field(ep, "note"), "a note")
+	}
+	return e
 }
 
 func (r *reader) operation(n *yaml.Node, path string) *Operation {
@@ -675,6 +726,9 @@ func (r *reader) callFields(f map[string]*yaml.Node, m *yaml.Node, path string) 
 	}
 	if v, ok := f["async"]; ok {
 		c.Async, _ = r.boolean(v, field(path, "async"))
+	}
+	if v, ok := f["via"]; ok {
+		c.Via, _ = r.str(v, field(path, "via"), "the name of a pool of the caller's service")
 	}
 	return c
 }
@@ -995,8 +1049,13 @@ func boolNode() *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bo
 
 func durNode(ns float64) *yaml.Node { return strNode(dist.FormatDuration(ns)) }
 
+// serviceNode writes a service on one line, or as a block when it has
+// pools or evidence (whose test sentence would make a line unreadable).
 func serviceNode(s *Service) *yaml.Node {
 	n := flowMap()
+	if len(s.Pools) > 0 || s.Evidence != nil {
+		n = blockMap()
+	}
 	if s.Instances != 1 {
 		addPair(n, "instances", intNode(s.Instances))
 	}
@@ -1006,23 +1065,58 @@ func serviceNode(s *Service) *yaml.Node {
 	if s.Peer {
 		addPair(n, "peer", boolNode())
 	}
+	if len(s.Pools) > 0 {
+		pools := blockMap()
+		for _, name := range sortedKeys(s.Pools) {
+			sp := s.Pools[name]
+			pn := flowMap()
+			if sp.Evidence != nil {
+				pn = blockMap()
+			}
+			addPair(pn, "size", intNode(sp.Size))
+			if sp.Wait != "" {
+				addPair(pn, "wait", strNode(sp.Wait))
+			}
+			if sp.Evidence != nil {
+				addPair(pn, "evidence", evidenceNode(sp.Evidence))
+			}
+			addPair(pools, name, pn)
+		}
+		addPair(n, "pools", pools)
+	}
 	if e := s.Evidence; e != nil {
-		en := flowMap()
-		if e.MaxConcurrent != 0 {
-			addPair(en, "max_concurrent", intNode(e.MaxConcurrent))
-		}
-		if e.Suggested != 0 {
-			addPair(en, "suggested", intNode(e.Suggested))
-		}
-		if e.Queued != 0 {
-			addPair(en, "queued", intNode(e.Queued))
-		}
-		if e.Note != "" {
-			addPair(en, "note", strNode(e.Note))
-		}
-		addPair(n, "evidence", en)
+		addPair(n, "evidence", evidenceNode(e))
 	}
 	return n
+}
+
+func evidenceNode(e *CapacityEvidence) *yaml.Node {
+	en := blockMap()
+	if e.Executions != 0 {
+		addPair(en, "executions", intNode(e.Executions))
+	}
+	if e.MaxConcurrent != 0 {
+		addPair(en, "max_concurrent", intNode(e.MaxConcurrent))
+	}
+	if e.Servers != 0 {
+		addPair(en, "servers", intNode(e.Servers))
+	}
+	if e.Queued != 0 {
+		addPair(en, "queued", intNode(e.Queued))
+	}
+	if e.WaitShare != 0 {
+		addPair(en, "wait_share", numNode(e.WaitShare))
+	}
+	if e.Test != "" {
+		addPair(en, "test", strNode(e.Test))
+	}
+	if e.Note != "" {
+		addPair(en, "note", strNode(e.Note))
+	}
+	if len(en.Content) == 0 {
+		en.Style = yaml.FlowStyle
+	}
+	return en
 }
 
 func operationNode(op *Operation) *yaml.Node {
@@ -1126,6 +1220,9 @@ func addCall(n *yaml.Node, c *Call) {
 	}
 	if c.Async {
 		addPair(n, "async", boolNode())
+	}
+	if c.Via != "" {
+		addPair(n, "via", strNode(c.Via))
 	}
 }
 

@@ -133,10 +133,10 @@ func TestDesignExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRoundTrip(t, m)
-	if got := m.Services["frontend"]; *got != (Service{Instances: 2, Workers: 64}) {
+	if got := m.Services["frontend"]; !reflect.DeepEqual(*got, Service{Instances: 2, Workers: 64}) {
 		t.Errorf("frontend: %+v", got)
 	}
-	if got := m.Services["db"]; *got != (Service{Instances: 1, Workers: 8}) {
+	if got := m.Services["db"]; !reflect.DeepEqual(*got, Service{Instances: 1, Workers: 8}) {
 		t.Errorf("db: %+v", got)
 	}
 	if op := m.Operations["posts/List"]; op == nil || op.Shapes != nil {
@@ -176,7 +176,7 @@ func TestReadVariants(t *testing.T) {
 		{"block step call with True", "  a/x:\n    shapes:\n      - weight: 1\n        steps:\n          - call: b/y\n            optional: True\n  b/y: {}\n", func(m *Model) bool {
 			return m.Operations["a/x"].Shapes[0].Steps[0].Call.Optional
 		}},
-		{"null service is default", "", func(m *Model) bool { return *m.Services["a"] == Service{Instances: 1} }},
+		{"null service is default", "", func(m *Model) bool { return reflect.DeepEqual(*m.Services["a"], Service{Instances: 1}) }},
 		{"fit on a one-line call", "  a/x: {shapes: [{weight: 1, steps: [{parallel: [{call: b/y, network: {constant: 1ms}}]}]}]}\n  b/y: {}\n", func(m *Model) bool {
 			return m.Operations["a/x"].Shapes[0].Steps[0].Parallel[0].NetworkFit == nil
 		}},
@@ -324,7 +324,20 @@ func genModel(r *rand.Rand) *Model {
 		}
 		s := &Service{Instances: 1 + r.IntN(3)*r.IntN(3), Workers: r.IntN(3) * r.IntN(70), Peer: r.IntN(4) == 0}
 		if r.IntN(3) == 0 {
-			s.Evidence = &CapacityEvidence{MaxConcurrent: r.IntN(20), Suggested: r.IntN(3) * r.IntN(10), Note: pick(genNotes)}
+			s.Evidence = genEvidence(r, pick(genNotes))
+		}
+		if r.IntN(3) == 0 {
+			s.Pools = map[string]*SharedPool{}
+			for range 1 + r.IntN(2) {
+				sp := &SharedPool{Size: 1 + r.IntN(8)}
+				if r.IntN(2) == 0 {
+					sp.Wait = []string{WaitInSpan, WaitBeforeSpan}[r.IntN(2)]
+				}
+				if r.IntN(2) == 0 {
+					sp.Evidence = genEvidence(r, "")
+				}
+				s.Pools[pick(genOps)] = sp
+			}
 		}
 		m.Services[name] = s
 	}
@@ -348,15 +361,40 @@ func genModel(r *rand.Rand) *Model {
 		}
 		callees := names[i+1:]
 		k := r.IntN(4)
+		svc, _, _ := strings.Cut(name, "/")
+		pools := sortedKeys(m.Services[svc].Pools)
 		for range k {
 			sh := &Shape{Weight: dist.RoundSig(1/float64(k), dist.Digits), Count: r.IntN(2) * r.IntN(5000)}
 			for range r.IntN(6) {
-				sh.Steps = append(sh.Steps, genStep(r, callees))
+				st := genStep(r, callees)
+				for _, c := range append(append([]*Call{st.Call}, st.Parallel...), poolCalls(st)...) {
+					if c != nil && len(pools) > 0 && r.IntN(2) == 0 {
+						c.Via = pools[r.IntN(len(pools))]
+					}
+				}
+				sh.Steps = append(sh.Steps, st)
 			}
 			op.Shapes = append(op.Shapes, sh)
 		}
 	}
 	return m
+}
+
+func poolCalls(st *Step) []*Call {
+	if st.Pool == nil {
+		return nil
+	}
+	return st.Pool.Calls
+}
+
+// genEvidence is capacity evidence as a file shows it.
+func genEvidence(r *rand.Rand, note string) *CapacityEvidence {
+	e := &CapacityEvidence{Executions: r.IntN(3) * r.IntN(100000), MaxConcurrent: r.IntN(20), Servers: r.IntN(3) * r.IntN(10),
+		Queued: r.IntN(2) * r.IntN(5000), WaitShare: float64(r.IntN(1001)) / 1000, Note: note}
+	if r.IntN(2) == 0 {
+		e.Test = "the 12 uses that found 2 or more others running took longer (z 5.1 > 3.8)"
+	}
+	return e
 }
 
 func genStep(r *rand.Rand, callees []string) *Step {

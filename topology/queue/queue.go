@@ -111,10 +111,12 @@ type Result struct {
 	// the rest (positive: they took longer), ZCrit the threshold it had
 	// to pass.
 	Z, ZCrit float64
-	// WaitShare is the share of all recorded time (Σ durations) that
-	// was waiting; MeanService the mean reconstructed service time, ns.
-	WaitShare   float64
-	MeanService float64
+	// WaitShare is the share of all recorded time (Σ durations,
+	// Recorded ns) that was waiting (Waited ns); MeanService the mean
+	// service time, ns.
+	WaitShare        float64
+	Recorded, Waited float64
+	MeanService      float64
 	// Reason says in words why there is or is not a limit.
 	Reason string
 }
@@ -160,6 +162,7 @@ func Infer(jobs []Job, opt Options, service []float64) Result {
 		dur[i] = float64(j.Depart - j.Arrive)
 		total += dur[i]
 	}
+	r.Recorded = total
 	noLimit := func(reason string) Result {
 		r.Reason = reason
 		r.MeanService = total / float64(max(len(jobs), 1))
@@ -229,6 +232,7 @@ func Infer(jobs []Job, opt Options, service []float64) Result {
 			service[i] = s
 		}
 	}
+	r.Waited = waited
 	if total > 0 {
 		r.WaitShare = waited / total
 	}

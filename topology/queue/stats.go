@@ -126,6 +126,22 @@ func mannWhitneyZ(x []float64, n []int32, c int) float64 {
 	return mwZ(r1, n1, len(x)-n1, ties)
 }
 
+// MannWhitneyZ is the one-sided Mann–Whitney statistic of the values x
+// whose group is true against the others (normal approximation with the
+// tie correction): positive when the group's values are larger. It is 0
+// when either group is empty.
+func MannWhitneyZ(x []float64, group []bool) float64 {
+	r, ties := ranks(x)
+	r1, n1 := 0.0, 0
+	for i, g := range group {
+		if g {
+			r1 += r[i]
+			n1++
+		}
+	}
+	return mwZ(r1, n1, len(x)-n1, ties)
+}
+
 // levelZ returns mannWhitneyZ(x, n, c) for every c in 0..maxC at the cost
 // of one ranking.
 func levelZ(x []float64, n []int32, maxC int) []float64 {

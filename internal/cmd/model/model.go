@@ -13,6 +13,7 @@ import (
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 	"github.com/tracesim/tracesim/topology"
+	"github.com/tracesim/tracesim/trace"
 	"github.com/tracesim/tracesim/trace/load"
 )
 
@@ -24,7 +25,7 @@ type Options struct {
 	Format  string
 	Strict  bool
 	Workers map[string]int
-	// Capacity is "" or topology.CapacityObserved.
+	// Capacity is "infer" (or "", or the older "observed") or "none".
 	Capacity string
 }
 
@@ -39,14 +40,22 @@ their capacity, operations with their execution shapes (local work, sequential
 calls, parallel groups, pools, loops, retries), network overhead per call edge,
 error rates, entry traffic, and fitted latency distributions.
 
-Capacity (workers per instance) cannot be read from traces directly: it is
-unlimited unless given with --workers; the model records as evidence the most
-executions seen at once per instance and how many executions look queued (they
-started the moment another ended on a full instance). With --capacity observed,
-every service whose traces show queueing gets the concurrency it was seen
-running at as its workers, and the queueing is taken out of its callers'
-network overhead so the simulator can add it back at any load. A summary of
-what was found goes to stderr.`,
+Recorded durations are work plus waiting: a span that waited for a lock, a
+pooled connection or a worker carries the wait. Model finds where requests
+waited from span timing alone (queue inference: departure-based
+reconstruction of c first-come-first-served servers, with c chosen by test):
+a service's workers (waits before its spans start), a pool or lock shared by
+the requests of a caller instance (waits inside its client spans, or before
+them for a worker pool), an uninstrumented peer's capacity. Each limit goes
+into the model with its evidence (the test behind it and the share of
+recorded time that was waiting), and the waits are taken out of the fitted
+distributions, so that the simulator adds them back at whatever load it runs.
+Causality comes first: a caller's next call, a loop's next iteration, a retry
+or a closed-loop client's next request is not evidence of a queue, and no
+limit is inferred from fewer than 30 uses that found the resource busy.
+--capacity none turns inference off (the model then replays recorded waits as
+work); --workers svc=N states a service's workers, for any service or peer
+that inspect lists. A summary of what was found goes to stderr.`,
 		Example: `  tracesim model examples/traces -o model.yaml
   tracesim model traces.json --workers db=8 --workers frontend=64 -o model.yaml`,
 		Args: cobra.MinimumNArgs(1),
@@ -59,25 +68,38 @@ what was found goes to stderr.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "", "force the input format: "+strings.Join(load.Formats, ", ")+" (default: detect)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail on partially readable inputs")
 	cmd.Flags().StringToIntVar(&opts.Workers, "workers", nil, "workers per instance of a service, as service=N (repeatable)")
-	cmd.Flags().StringVar(&opts.Capacity, "capacity", "", `"observed": give services whose traces show queueing the workers they were seen using`)
+	cmd.Flags().StringVar(&opts.Capacity, "capacity", "infer", `"infer": find limited resources from span timing; "none": no limits but --workers`)
 	return cmd
+}
+
+// CapacityMode maps the --capacity flag to topology.BuildOptions.Capacity.
+func CapacityMode(flag string) (string, error) {
+	switch flag {
+	case "", "infer", topology.CapacityObserved:
+		return topology.CapacityInfer, nil
+	case topology.CapacityNone:
+		return topology.CapacityNone, nil
+	}
+	return "", fmt.Errorf("--capacity %q: want infer or none", flag)
 }
 
 // Run executes model.
 func Run(ctx context.Context, opts *Options) error {
-	if opts.Capacity != topology.CapacityNone && opts.Capacity != topology.CapacityObserved {
-		return fmt.Errorf("--capacity %q: want %q (or nothing)", opts.Capacity, topology.CapacityObserved)
+	capacity, err := CapacityMode(opts.Capacity)
+	if err != nil {
+		return err
 	}
+	var res *trace.Result
 	for svc, w := range opts.Workers {
 		if w < 1 {
 			return fmt.Errorf("--workers %s=%d: workers must be at least 1 (omit the service for unlimited capacity)", svc, w)
 		}
 	}
-	res, err := inspect.Load(ctx, opts.IO, opts.Inputs, opts.Format, opts.Strict)
+	res, err = inspect.Load(ctx, opts.IO, opts.Inputs, opts.Format, opts.Strict)
 	if err != nil {
 		return err
 	}
-	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers, Capacity: opts.Capacity})
+	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers, Capacity: capacity})
 	if err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}
@@ -103,6 +125,9 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	if rep.Orphans > 0 {
 		fmt.Fprintf(e, "model: %d executions had no caller in the traces (orphans): modelled, but not counted as entry traffic\n", rep.Orphans)
+	}
+	for _, c := range rep.Capacity {
+		fmt.Fprintf(e, "model: %s\n", c)
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(e, "model: %s\n", n)
