@@ -334,7 +334,7 @@ func compact(c *Collector, drop []bool, ranges []span) []span {
 func sameContent(x, y *Span) bool {
 	return x.ParentID == y.ParentID && x.Service == y.Service && x.Name == y.Name &&
 		x.Kind == y.Kind && x.Start == y.Start && x.Duration == y.Duration &&
-		x.Peer == y.Peer && x.Instance == y.Instance && x.Flags == y.Flags
+		x.Peer == y.Peer && x.Instance == y.Instance && x.Flags == y.Flags && x.Attrs == y.Attrs
 }
 
 func isClientSide(k Kind) bool { return k == KindClient || k == KindProducer }
@@ -482,6 +482,7 @@ func mergeFragment(x, y *Span) {
 	if x.Name == "" {
 		x.Name = y.Name
 	}
+	x.Attrs = x.Attrs.With(y.Attrs)
 }
 
 // splitGroup resolves the spans left sharing one id: a client (or

@@ -47,6 +47,10 @@ type Collector struct {
 	Sources []string
 
 	strs map[string]string
+	// attribute sets: cache in front of unique.Make, scratch.
+	attrSets map[string]Attrs
+	attrBuf  []byte
+	attrB    AttrBuilder
 }
 
 // AddSource registers an input name and returns its index for Span.Source.
