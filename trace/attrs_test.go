@@ -105,7 +105,7 @@ func TestAttrBuilder(t *testing.T) {
 	b.SetFloat(AttrClientPort, 51234)
 	b.SetFloat(AttrNetPeerPort, 1.5)
 	b.SetBool(AttrRPCSystem, true)
-	b.Set(AttrHostName, nil)                                      // empty: ignored
+	b.Set(AttrHostName, nil)                                     // empty: ignored
 	b.Set(AttrHostID, []byte(strings.Repeat("x", MaxAttrLen+1))) // too long: ignored
 	b.AddAttrs(MakeAttrs("peer.service", "third", "db.name", "orders"))
 	c := &Collector{}
