@@ -341,7 +341,7 @@ func TestV2Fields(t *testing.T) {
 	"kind":"PRODUCER","name":"send","timestamp":1000,"duration":5,"shared":true,"debug":true,
 	"localEndpoint":{"serviceName":"svc","ipv6":"2001:db8::1","port":0},
 	"remoteEndpoint":{"serviceName":"kafka","ipv4":"1.2.3.4","port":9092},
-	"annotations":[{"timestamp":1001,"value":"cs"}],"tags":{"error":"","http.path":"/"}},
+	"annotations":[{"timestamp":1001,"value":"cs"}],"tags":{"error":"","http.path":"/","messaging.system":"kafka","network.peer.port":"9093","server.port":9092,"http.method":true}},
 	{"traceId":"1","id":"2","localEndpoint":{"ipv4":"","ipv6":"::1","port":70000},"tags":{"service.instance.id":"pod-7"}},
 	{"traceId":"1","id":"3","localEndpoint":{"serviceName":""},"tags":{"service.instance.id":"pod-7"}}]`
 	c, err := decodeBytes(t, "x", []byte(in))
@@ -351,9 +351,13 @@ func TestV2Fields(t *testing.T) {
 	want := []trace.Span{
 		{TraceID: trace.TraceID{High: 0x463ac35c9f6413ad, Low: 0x48485a3953bb6124}, ID: 0x5b4185666d50f68b, ParentID: 0x6b221d5bc9e6496c,
 			Service: "svc", Name: "send", Peer: "kafka", Instance: "[2001:db8::1]", Start: 1_000_000, Duration: 5000,
-			Kind: trace.KindProducer, Flags: trace.FlagShared | trace.FlagError, Record: 1},
+			Kind: trace.KindProducer, Flags: trace.FlagShared | trace.FlagError, Record: 1,
+			// Kept tags become attributes (numbers and booleans as text), a
+			// tag winning over the endpoint it would be mapped from.
+			Attrs: trace.MakeAttrs("messaging.system", "kafka", "network.peer.port", "9093", "server.port", "9092",
+				"http.method", "true", "network.peer.address", "1.2.3.4", "host.ip", "2001:db8::1")},
 		{TraceID: trace.TraceID{Low: 1}, ID: 2, Service: trace.UnknownService, Instance: "[::1]", Kind: trace.KindInternal,
-			Flags: trace.FlagNoService | trace.FlagNoStart | trace.FlagNoDuration, Record: 2},
+			Flags: trace.FlagNoService | trace.FlagNoStart | trace.FlagNoDuration, Record: 2, Attrs: trace.MakeAttrs("host.ip", "::1")},
 		{TraceID: trace.TraceID{Low: 1}, ID: 3, Service: trace.UnknownService, Instance: "pod-7", Kind: trace.KindInternal,
 			Flags: trace.FlagNoService | trace.FlagNoStart | trace.FlagNoDuration, Record: 3},
 	}

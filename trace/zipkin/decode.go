@@ -73,6 +73,7 @@ func Decode(ctx context.Context, r io.Reader, src uint16, c *trace.Collector) er
 		d.srcName = "source " + strconv.Itoa(int(src))
 	}
 	d.visit = d.visitSpanKey
+	d.visitTag = d.visitTagKey
 	err := d.run()
 	// v1 spans held back for merging are spans "decoded before the
 	// failure" too: hand them over even when reading stopped early.
@@ -92,10 +93,16 @@ type decoder struct {
 	recLine int // line where that record starts
 	values  int // top-level values seen
 
-	f     spanFields
-	pend  pending                             // repairs to note once the span is kept
-	visit func(key []byte, v *fastjson.Value) // bound once: no closure per span
-	buf   []byte                              // scratch for instance names
+	f        spanFields
+	pend     pending                             // repairs to note once the span is kept
+	visit    func(key []byte, v *fastjson.Value) // bound once: no closure per span
+	visitTag func(key []byte, v *fastjson.Value) // likewise, for tags
+	buf      []byte                              // scratch for instance names
+
+	// The span's tags as visitTag reads them.
+	attrs   trace.AttrBuilder
+	tagErr  bool
+	tagInst []byte // service.instance.id
 
 	v1 v1State
 }
@@ -456,24 +463,31 @@ func (d *decoder) v2Span() {
 	}
 	s.Kind = d.kind(f.kind)
 
-	var tags *fastjson.Object
+	// Tags first: an attribute given as a tag wins over one mapped from an
+	// endpoint (as OpenTelemetry's Zipkin mapping lets an explicit
+	// peer.service tag win over remoteEndpoint).
+	d.attrs.Reset()
+	d.tagErr, d.tagInst = false, nil
 	if f.tags != nil {
-		tags, _ = f.tags.Object()
-		if tags != nil && tags.Get("error") != nil {
-			s.Flags |= trace.FlagError
+		if tags, err := f.tags.Object(); err == nil {
+			tags.Visit(d.visitTag)
 		}
+	}
+	if d.tagErr {
+		s.Flags |= trace.FlagError
 	}
 
 	if f.local != nil {
 		if le, err := f.local.Object(); err == nil {
 			s.Service = d.str(le.Get("serviceName"))
 			s.Instance = d.instance(le)
+			d.endpointIP(le, trace.AttrHostIP)
 		}
 	}
-	if s.Instance == "" && tags != nil {
+	if s.Instance == "" && len(d.tagInst) > 0 {
 		// OpenTelemetry's Zipkin exporter copies resource attributes into
 		// tags; Encode writes non-IP instances the same way.
-		s.Instance = d.str(tags.Get("service.instance.id"))
+		s.Instance = d.c.Intern(d.tagInst)
 	}
 	if s.Service == "" {
 		s.Service = trace.UnknownService
@@ -482,8 +496,15 @@ func (d *decoder) v2Span() {
 	if f.remote != nil {
 		if re, err := f.remote.Object(); err == nil {
 			s.Peer = d.str(re.Get("serviceName"))
+			d.endpointIP(re, trace.AttrNetworkPeerAddress)
+			if v := re.Get("port"); v != nil {
+				if p, err := v.Int(); err == nil && p > 0 && p <= 0xffff {
+					d.attrs.SetInt(trace.AttrNetworkPeerPort, int64(p))
+				}
+			}
 		}
 	}
+	s.Attrs = d.c.Attrs(&d.attrs)
 
 	if f.shared != nil && f.shared.Type() == fastjson.TypeTrue {
 		if s.Kind == trace.KindClient {
@@ -769,6 +790,54 @@ func (d *decoder) str(v *fastjson.Value) string {
 		return ""
 	}
 	return d.c.Intern(b)
+}
+
+// visitTagKey reads one tag: the error mark, the instance Encode writes
+// for non-IP instances, and the kept attributes.
+func (d *decoder) visitTagKey(key []byte, v *fastjson.Value) {
+	switch string(key) {
+	case "error":
+		d.tagErr = true
+		return
+	case "service.instance.id":
+		d.tagInst, _ = v.StringBytes()
+		return
+	}
+	if k, ok := trace.LookupAttrKey(key); ok {
+		setAttr(&d.attrs, k, v)
+	}
+}
+
+// setAttr sets a kept attribute from a JSON value: tag values are strings,
+// but some tracers write numbers and booleans.
+func setAttr(b *trace.AttrBuilder, k trace.AttrKey, v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		b.Set(k, s)
+	case fastjson.TypeNumber:
+		if n, err := v.Int64(); err == nil {
+			b.SetInt(k, n)
+		} else if f, err := v.Float64(); err == nil {
+			b.SetFloat(k, f)
+		}
+	case fastjson.TypeTrue:
+		b.SetBool(k, true)
+	case fastjson.TypeFalse:
+		b.SetBool(k, false)
+	}
+}
+
+// endpointIP sets key k to the endpoint's ipv4, else its ipv6 address.
+func (d *decoder) endpointIP(ep *fastjson.Object, k trace.AttrKey) {
+	for _, name := range [...]string{"ipv4", "ipv6"} {
+		if v := ep.Get(name); v != nil {
+			if b, err := v.StringBytes(); err == nil && len(b) > 0 {
+				d.attrs.Set(k, b)
+				return
+			}
+		}
+	}
 }
 
 // instance names the reporting process by its address: ipv4 (else

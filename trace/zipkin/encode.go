@@ -33,7 +33,16 @@ const instanceTag = "service.instance.id"
 //   - an Instance that is an IP address, optionally with ":port" (IPv6 in
 //     brackets), goes to localEndpoint; any other goes to the tag
 //     "service.instance.id";
+//   - Peer is remoteEndpoint.serviceName; the attributes Decode maps from
+//     the endpoints go back there when they are canonical (network.peer.address
+//     an IP, network.peer.port a port, host.ip the IP of an IP Instance),
+//     and every other attribute is a tag under its OpenTelemetry name,
+//     which Decode reads first;
 //   - invalid UTF-8 in names is replaced with U+FFFD, as JSON requires.
+//
+// Decode adds host.ip to a span whose Instance is an IP address (it maps
+// localEndpoint.ipv4 there), so a span from another format comes back with
+// that one attribute more.
 func Encode(w io.Writer, spans []trace.Span) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	buf := make([]byte, 0, 1024)
@@ -135,17 +144,60 @@ func appendSpan(b []byte, s *trace.Span, extra []tag) []byte {
 		}
 		b = append(b, '}')
 	}
-	if s.Peer != "" {
-		b = append(b, `,"remoteEndpoint":{"serviceName":`...)
-		b = jsonw.AppendString(b, s.Peer)
+	// Attributes the remote endpoint can carry.
+	a := s.Attrs
+	peerIP4, peerIP6 := canonicalIP(a.Get(trace.AttrNetworkPeerAddress))
+	peerPort := canonicalPort(a.Get(trace.AttrNetworkPeerPort))
+	if s.Peer != "" || peerIP4 != "" || peerIP6 != "" || peerPort > 0 {
+		b = append(b, `,"remoteEndpoint":{`...)
+		n := len(b)
+		if s.Peer != "" {
+			b = append(b, `"serviceName":`...)
+			b = jsonw.AppendString(b, s.Peer)
+		}
+		switch {
+		case peerIP4 != "":
+			b = appendMember(b, n, "ipv4")
+			b = jsonw.AppendString(b, peerIP4)
+		case peerIP6 != "":
+			b = appendMember(b, n, "ipv6")
+			b = jsonw.AppendString(b, peerIP6)
+		}
+		if peerPort > 0 {
+			b = appendMember(b, n, "port")
+			b = strconv.AppendInt(b, int64(peerPort), 10)
+		}
 		b = append(b, '}')
 	}
+	inEndpoint := func(k trace.AttrKey, v string) bool {
+		switch k {
+		case trace.AttrNetworkPeerAddress:
+			return peerIP4 != "" || peerIP6 != ""
+		case trace.AttrNetworkPeerPort:
+			return peerPort > 0
+		case trace.AttrHostIP:
+			return v == ip4 || v == ip6
+		}
+		return false
+	}
+	attrTags := false
+	for k, v := range a.All() {
+		if !inEndpoint(k, v) {
+			attrTags = true
+			break
+		}
+	}
 
-	if len(extra) > 0 || instAsTag || s.Flags&trace.FlagError != 0 {
+	if len(extra) > 0 || instAsTag || attrTags || s.Flags&trace.FlagError != 0 {
 		b = append(b, `,"tags":{`...)
 		n := len(b)
 		for _, t := range extra {
 			b = appendTag(b, n, t.k, t.v)
+		}
+		for k, v := range a.All() {
+			if !inEndpoint(k, v) {
+				b = appendTag(b, n, k.String(), v)
+			}
 		}
 		if s.Flags&trace.FlagError != 0 {
 			b = appendTag(b, n, "error", "true")
@@ -170,6 +222,46 @@ func appendTag(b []byte, start int, k, v string) []byte {
 	b = jsonw.AppendString(b, k)
 	b = append(b, ':')
 	return jsonw.AppendString(b, v)
+}
+
+// appendMember appends a member name of an object whose members begin at
+// start, with the comma it needs.
+func appendMember(b []byte, start int, name string) []byte {
+	if len(b) > start {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+// canonicalIP returns s as an IPv4 or IPv6 address when it is one written
+// the way Go writes it (so that it reads back unchanged), else "", "".
+func canonicalIP(s string) (ip4, ip6 string) {
+	if s == "" {
+		return "", ""
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil || addr.Zone() != "" || addr.String() != s {
+		return "", ""
+	}
+	if addr.Is4() {
+		return s, ""
+	}
+	return "", s
+}
+
+// canonicalPort returns s as a port when it is one written in canonical
+// decimal, else 0.
+func canonicalPort(s string) int {
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return 0
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p > 0xffff {
+		return 0
+	}
+	return p
 }
 
 // splitInstance splits an Instance written the way the decoder forms it

@@ -251,8 +251,8 @@ func keys(m map[string]bool) []string {
 
 // goldenLine renders one span with every field the decoder sets.
 func goldenLine(s *trace.Span) string {
-	return fmt.Sprintf("trace=%s id=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q record=%d",
-		s.TraceID, s.ID, s.ParentID, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagNames(s.Flags), s.Peer, s.Instance, s.Record)
+	return fmt.Sprintf("trace=%s id=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q attrs=%s record=%d",
+		s.TraceID, s.ID, s.ParentID, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagNames(s.Flags), s.Peer, s.Instance, s.Attrs, s.Record)
 }
 
 func flagNames(f trace.Flags) string {

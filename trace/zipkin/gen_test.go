@@ -50,7 +50,16 @@ func genTraces(n int, seed uint64) []genSpan {
 					svcIdx = i
 				}
 			}
-			s.Instance = fmt.Sprintf("10.0.%d.%d:%d", svcIdx, 10+r.IntN(3), 8080+svcIdx)
+			ip := fmt.Sprintf("10.0.%d.%d", svcIdx, 10+r.IntN(3))
+			s.Instance = fmt.Sprintf("%s:%d", ip, 8080+svcIdx)
+			// What Decode keeps of the tags and endpoints: http.method
+			// (a tag), host.ip (localEndpoint), and for database calls the
+			// remote endpoint's address.
+			kv := []string{"http.method", "GET", "host.ip", ip}
+			if s.Kind == trace.KindClient && s.Name == "query" {
+				kv = append(kv, "db.system", s.Peer, "network.peer.address", fmt.Sprintf("10.1.0.%d", 1+r.IntN(9)), "network.peer.port", "3306")
+			}
+			s.Attrs = trace.MakeAttrs(kv...)
 			if r.IntN(50) == 0 {
 				s.Flags |= trace.FlagError
 			}
@@ -60,7 +69,6 @@ func genTraces(n int, seed uint64) []genSpan {
 			}
 			path := fmt.Sprintf("/api/v1/%s/%d", s.Service, r.IntN(100000))
 			g := genSpan{span: s, tags: []tag{
-				{"http.method", "GET"},
 				{"http.path", path},
 				{"http.url", "http://" + s.Service + ".svc.cluster.local:8080" + path + "?verbose=true"},
 				{"http.status_code", status},

@@ -54,19 +54,30 @@ func TestRoundTripGenerated(t *testing.T) {
 
 func TestRoundTripEdgeCases(t *testing.T) {
 	tid := trace.TraceID{High: 0x0102030405060708, Low: 0x090a0b0c0d0e0f10}
+	// Attributes: Decode maps an IP Instance's address to host.ip, so the
+	// spans with one carry it; the others exercise the endpoint / tag split.
 	spans := []trace.Span{
 		{TraceID: tid, ID: 1, Service: "front end \"quoted\" \\ back", Name: "GET /a?b=c&d=\u00e9", Kind: trace.KindServer,
-			Start: 1_600_000_000_000_000_000, Duration: 5_000, Instance: "10.1.2.3:8080"},
+			Start: 1_600_000_000_000_000_000, Duration: 5_000, Instance: "10.1.2.3:8080",
+			Attrs: trace.MakeAttrs("host.ip", "10.1.2.3", "http.route", "/a", "client.address", "10.9.9.9", "client.port", "51234")},
 		{TraceID: tid, ID: 1, Service: "订单维护服务", Name: "个人信息查询", Kind: trace.KindServer, Flags: trace.FlagShared | trace.FlagError,
-			Start: 1_600_000_000_000_001_000, Duration: 3_000, Instance: "[2001:db8::c001]:9000", Peer: "个人信息服务"},
+			Start: 1_600_000_000_000_001_000, Duration: 3_000, Instance: "[2001:db8::c001]:9000", Peer: "个人信息服务",
+			Attrs: trace.MakeAttrs("host.ip", "2001:db8::c001", "network.peer.address", "2001:db8::1", "network.peer.port", "443")},
 		{TraceID: trace.TraceID{Low: 42}, ID: 2, ParentID: 1, Service: "ctl\x01\t\n", Name: "", Kind: trace.KindProducer,
-			Start: 1_600_000_000_000_002_000, Duration: 1_000, Instance: "[::1]"},
+			Start: 1_600_000_000_000_002_000, Duration: 1_000, Instance: "[::1]",
+			// A host.ip other than the Instance's, a peer address that is a
+			// name and a port that is not canonical: all tags.
+			Attrs: trace.MakeAttrs("host.ip", "10.0.0.1", "network.peer.address", "broker.local", "network.peer.port", "080",
+				"messaging.system", "kafka", "messaging.destination.name", "orders")},
 		{TraceID: tid, ID: 3, ParentID: 1, Service: trace.UnknownService, Name: "no service", Kind: trace.KindConsumer,
 			Flags: trace.FlagNoService | trace.FlagNoStart | trace.FlagNoDuration},
 		{TraceID: tid, ID: 4, ParentID: 1, Service: "svc", Name: "host instance", Kind: trace.KindInternal,
-			Start: 1_600_000_000_000_003_000, Duration: 86_400_000_000_000, Instance: "host-7.example:80"},
+			Start: 1_600_000_000_000_003_000, Duration: 86_400_000_000_000, Instance: "host-7.example:80",
+			Attrs: trace.MakeAttrs("host.name", "host-7.example", "host.ip", "10.0.0.7")},
 		{TraceID: tid, ID: 5, ParentID: 1, Service: "svc", Name: "zoned and odd", Kind: trace.KindClient, Peer: "db",
-			Start: 1_600_000_000_000_004_000, Duration: 2_000, Instance: "fe80::1%eth0"},
+			Start: 1_600_000_000_000_004_000, Duration: 2_000, Instance: "fe80::1%eth0",
+			Attrs: trace.MakeAttrs("network.peer.address", "10.2.0.1", "network.peer.port", "5432", "db.system.name", "postgresql",
+				"service.peer.name", "orders-db", "server.address", "db.internal", "server.port", "5432")},
 		{TraceID: tid, ID: 6, ParentID: 1, Service: "svc", Name: "leading zero ip", Kind: trace.KindInternal,
 			Start: 1_600_000_000_000_005_000, Duration: 2_000, Instance: "52.0.0.04:80", Flags: trace.FlagShared},
 	}
@@ -82,7 +93,9 @@ func TestRoundTripEdgeCases(t *testing.T) {
 	}
 	if len(zs) != len(spans) || zs[1].Shared != true || zs[1].Tags["error"] != "true" || zs[1].Kind != model.Server ||
 		zs[0].LocalEndpoint.Port != 8080 || zs[3].LocalEndpoint != nil || !zs[3].Timestamp.IsZero() || zs[3].Duration != 0 ||
-		zs[4].Tags["service.instance.id"] != "host-7.example:80" || zs[5].RemoteEndpoint.ServiceName != "db" {
+		zs[4].Tags["service.instance.id"] != "host-7.example:80" || zs[5].RemoteEndpoint.ServiceName != "db" ||
+		zs[5].RemoteEndpoint.IPv4.String() != "10.2.0.1" || zs[5].RemoteEndpoint.Port != 5432 || zs[5].Tags["db.system.name"] != "postgresql" ||
+		zs[1].RemoteEndpoint.IPv6.String() != "2001:db8::1" || zs[2].Tags["network.peer.port"] != "080" || zs[2].Tags["host.ip"] != "10.0.0.1" {
 		t.Errorf("zipkin-go reads Encode output differently: %+v", zs)
 	}
 }

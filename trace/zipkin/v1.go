@@ -1,6 +1,9 @@
 package zipkin
 
 import (
+	"math"
+	"strconv"
+
 	"github.com/tracesim/tracesim/trace"
 	"github.com/valyala/fastjson"
 )
@@ -43,6 +46,8 @@ const (
 type v1Endpoint struct {
 	service  string // "" when unnamed
 	instance string
+	ip       string // ipv4, else ipv6
+	port     int32  // 0 when absent
 	ok       bool
 }
 
@@ -55,6 +60,13 @@ type v1Annotation struct {
 type v1Binary struct {
 	code uint8
 	ep   v1Endpoint
+	tag  v1Tag // a kept attribute, when tag.val != ""
+}
+
+// v1Tag is a binary annotation whose key is a kept attribute.
+type v1Tag struct {
+	key trace.AttrKey
+	val string
 }
 
 type v1Key struct {
@@ -136,6 +148,9 @@ func (d *decoder) v1Record() {
 			if v := bo.Get("key"); v != nil {
 				k, _ := v.StringBytes()
 				bn.code = binCode(k)
+				if key, ok := trace.LookupAttrKey(k); ok && bn.code == binOther {
+					bn.tag = v1Tag{key, d.tagValue(bo.Get("value"))}
+				}
 			}
 			bn.ep = d.v1Endpoint(bo.Get("endpoint"))
 			s.bins = append(s.bins, bn)
@@ -220,7 +235,49 @@ func (d *decoder) v1Endpoint(v *fastjson.Value) v1Endpoint {
 	}
 	e.service = d.str(o.Get("serviceName"))
 	e.instance = d.instance(o)
+	for _, name := range [...]string{"ipv4", "ipv6"} {
+		if e.ip = d.str(o.Get(name)); e.ip != "" {
+			break
+		}
+	}
+	if v := o.Get("port"); v != nil {
+		if p, err := v.Int(); err == nil && p > 0 && p <= 0xffff {
+			e.port = int32(p)
+		}
+	}
 	return e
+}
+
+// tagValue returns a binary annotation's value as an interned string:
+// v1 values are mostly strings, sometimes numbers or booleans. Whole
+// numbers are written in decimal.
+func (d *decoder) tagValue(v *fastjson.Value) string {
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		if len(b) > trace.MaxAttrLen {
+			return ""
+		}
+		return d.c.Intern(b)
+	case fastjson.TypeNumber:
+		if n, err := v.Int64(); err == nil {
+			return d.c.Intern(strconv.AppendInt(d.buf[:0], n, 10))
+		}
+		if f, err := v.Float64(); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+				return d.c.Intern(strconv.AppendInt(d.buf[:0], int64(f), 10))
+			}
+			return d.c.Intern(strconv.AppendFloat(d.buf[:0], f, 'g', -1, 64))
+		}
+	case fastjson.TypeTrue:
+		return "true"
+	case fastjson.TypeFalse:
+		return "false"
+	}
+	return ""
 }
 
 // merge folds b, a later object with the same (traceId, id), into a.
@@ -310,6 +367,18 @@ func (d *decoder) emitV1(src *v1Span) {
 		if b.shared && s.Kind != trace.KindClient {
 			s.Flags |= trace.FlagShared
 		}
+		// As in v2: tags first, then what the endpoints say.
+		a := &d.attrs
+		a.Reset()
+		for _, t := range b.tags {
+			a.SetString(t.key, t.val)
+		}
+		a.SetString(trace.AttrHostIP, b.local.ip)
+		a.SetString(trace.AttrNetworkPeerAddress, b.remote.ip)
+		if b.remote.port > 0 {
+			a.SetInt(trace.AttrNetworkPeerPort, int64(b.remote.port))
+		}
+		s.Attrs = d.c.Attrs(a)
 		d.c.Spans = append(d.c.Spans, s)
 	}
 }
@@ -320,6 +389,7 @@ type v1Builder struct {
 	kind          trace.Kind // KindUnspecified until an annotation says
 	ts, dur       int64      // ns, 0 = unset
 	shared, err   bool
+	tags          []v1Tag // kept attributes, from binary annotations
 }
 
 // v1Converter ports zipkin2.v1.V1SpanConverter. It is reused across spans
@@ -539,6 +609,9 @@ func (cv *v1Converter) binaryAnnotations(src *v1Span) {
 		bi := cv.forEndpoint(ep)
 		if bn.code == binError {
 			cv.b[bi].err = true
+		}
+		if bn.tag.val != "" {
+			cv.b[bi].tags = append(cv.b[bi].tags, bn.tag)
 		}
 	}
 

@@ -78,20 +78,34 @@ func TestV1Conversion(t *testing.T) {
 			[]sp{{Service: "b", Instance: "10.0.0.2:80", Kind: trace.KindServer, Start: 110_000, Duration: 30_000}}, nil},
 		{"client with sa: peer is the server address's service",
 			"[" + v1("01", "", "", []string{ann("100", "cs", A), ann("150", "cr", A)}, []string{bin("sa", "true", ep("mysql", "10.0.0.3")), bin("error", `"timeout"`, A)}) + "]",
-			[]sp{{Service: "a", Instance: "10.0.0.1:80", Peer: "mysql", Kind: trace.KindClient, Start: 100_000, Duration: 50_000, Flags: trace.FlagError}}, nil},
+			[]sp{{Service: "a", Instance: "10.0.0.1:80", Peer: "mysql", Kind: trace.KindClient, Start: 100_000, Duration: 50_000, Flags: trace.FlagError,
+				Attrs: trace.MakeAttrs("network.peer.address", "10.0.0.3", "network.peer.port", "80")}}, nil},
+		{"kept binary annotations are attributes of their endpoint's span; numbers as text",
+			"[" + v1("01", "", "", []string{ann("100", "cs", A), ann("110", "sr", B), ann("140", "ss", B), ann("150", "cr", A)},
+				[]string{bin("peer.service", `"billing"`, A), bin("server.port", "8080", A), bin("http.route", `"/pay"`, B), bin("http.url", `"/x"`, A)}) + "]",
+			[]sp{
+				{Service: "a", Instance: "10.0.0.1:80", Kind: trace.KindClient, Start: 100_000, Duration: 50_000,
+					Attrs: trace.MakeAttrs("peer.service", "billing", "server.port", "8080")},
+				{Service: "b", Instance: "10.0.0.2:80", Kind: trace.KindServer, Start: 110_000, Duration: 30_000, Flags: trace.FlagShared,
+					Attrs: trace.MakeAttrs("http.route", "/pay")},
+			}, nil},
 		{"server with ca: peer is the caller, unless it names the server itself",
 			"[" + v1("01", "", `"timestamp":110,"duration":30`, []string{ann("110", "sr", B), ann("140", "ss", B)}, []string{bin("ca", "true", ep("a", "10.0.0.1"))}) + "," +
 				v1("02", "", `"timestamp":110,"duration":30`, []string{ann("110", "sr", B), ann("140", "ss", B)}, []string{bin("ca", "true", ep("b", "10.0.0.7"))}) + "]",
 			[]sp{
-				{Service: "b", Instance: "10.0.0.2:80", Peer: "a", Kind: trace.KindServer, Start: 110_000, Duration: 30_000},
-				{ID: 2, Service: "b", Instance: "10.0.0.2:80", Kind: trace.KindServer, Start: 110_000, Duration: 30_000, Record: 2},
+				{Service: "b", Instance: "10.0.0.2:80", Peer: "a", Kind: trace.KindServer, Start: 110_000, Duration: 30_000,
+					Attrs: trace.MakeAttrs("network.peer.address", "10.0.0.1", "network.peer.port", "80")},
+				{ID: 2, Service: "b", Instance: "10.0.0.2:80", Kind: trace.KindServer, Start: 110_000, Duration: 30_000, Record: 2,
+					Attrs: trace.MakeAttrs("network.peer.address", "10.0.0.7", "network.peer.port", "80")},
 			}, nil},
 		{"producer and consumer in separate objects, broker from ma",
 			"[" + v1("01", "", "", []string{ann("100", "ms", A)}, []string{bin("ma", "true", K)}) + "," +
 				v1("02", "01", "", []string{ann("130", "wr", B), ann("160", "mr", B)}, []string{bin("ma", "true", K)}) + "]",
 			[]sp{
-				{Service: "a", Instance: "10.0.0.1:80", Peer: "kafka", Kind: trace.KindProducer, Start: 100_000, Flags: trace.FlagNoDuration},
-				{ID: 2, ParentID: 1, Service: "b", Instance: "10.0.0.2:80", Peer: "kafka", Kind: trace.KindConsumer, Start: 130_000, Duration: 30_000, Record: 2},
+				{Service: "a", Instance: "10.0.0.1:80", Peer: "kafka", Kind: trace.KindProducer, Start: 100_000, Flags: trace.FlagNoDuration,
+					Attrs: trace.MakeAttrs("network.peer.address", "10.0.0.9", "network.peer.port", "80")},
+				{ID: 2, ParentID: 1, Service: "b", Instance: "10.0.0.2:80", Peer: "kafka", Kind: trace.KindConsumer, Start: 130_000, Duration: 30_000, Record: 2,
+					Attrs: trace.MakeAttrs("network.peer.address", "10.0.0.9", "network.peer.port", "80")},
 			}, nil},
 		{"ms and mr in one object: producer + shared consumer",
 			"[" + v1("01", "", "", []string{ann("100", "ms", A), ann("101", "ws", A), ann("160", "mr", B)}, nil) + "]",
@@ -153,6 +167,10 @@ func TestV1Conversion(t *testing.T) {
 				}
 				if w.Kind == trace.KindUnspecified {
 					w.Kind = trace.KindInternal
+				}
+				if host, _, ok := strings.Cut(w.Instance, ":"); ok {
+					// The local endpoint's address is host.ip.
+					w.Attrs = w.Attrs.With(trace.MakeAttrs("host.ip", host))
 				}
 				if g := c.Spans[i]; g != w {
 					t.Errorf("span %d:\n got %s\nwant %s", i, goldenLine(&g), goldenLine(&w))
