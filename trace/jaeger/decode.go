@@ -90,6 +90,7 @@ func Decode(ctx context.Context, r io.Reader, src uint16, c *trace.Collector) er
 type procInfo struct {
 	service  string
 	instance string
+	attrs    trace.Attrs // kept process tags; the span's own win
 	rate     float32
 	defined  bool
 }
@@ -130,6 +131,36 @@ type decoder struct {
 	// procCache maps a process object's raw bytes to what it says.
 	procCache map[string]procInfo
 	nonHex    []string // non-hex ids of the current span, for one note
+
+	attrs  trace.AttrBuilder
+	merged map[attrPair]trace.Attrs // span attrs with process attrs merged in
+}
+
+// attrPair is a span's attributes and its process's.
+type attrPair struct{ span, proc trace.Attrs }
+
+// maxMergeCache bounds d.merged; it is emptied when full.
+const maxMergeCache = 1 << 14
+
+// withProcess returns the span's attributes with its process's merged in
+// under them.
+func (d *decoder) withProcess(span, proc trace.Attrs) trace.Attrs {
+	if proc.IsEmpty() {
+		return span
+	}
+	if span.IsEmpty() {
+		return proc
+	}
+	k := attrPair{span, proc}
+	if a, ok := d.merged[k]; ok {
+		return a
+	}
+	a := d.c.MergeAttrs(span, proc)
+	if d.merged == nil || len(d.merged) >= maxMergeCache {
+		d.merged = make(map[attrPair]trace.Attrs)
+	}
+	d.merged[k] = a
+	return a
 }
 
 func (d *decoder) skip(rec int, reason, detail string) {
@@ -394,6 +425,7 @@ func (d *decoder) endTrace(complete bool) {
 				}
 			}
 			s.Instance = p.instance
+			s.Attrs = d.withProcess(s.Attrs, p.attrs)
 			if s.SampleRate == 0 {
 				s.SampleRate = p.rate
 			}
@@ -471,7 +503,9 @@ func (d *decoder) keyOf(slot int32) string {
 	return ""
 }
 
-// process reads one process object: service, instance and sampler.
+// process reads one process object: service, instance, sampler and the
+// kept attributes (Jaeger's own "hostname" and "ip" tags are host.name and
+// host.ip).
 func (d *decoder) process(v *fastjson.Value) procInfo {
 	p := procInfo{defined: true}
 	if svc := v.GetStringBytes("serviceName"); len(svc) > 0 {
@@ -482,6 +516,8 @@ func (d *decoder) process(v *fastjson.Value) procInfo {
 	var prob bool
 	var param float64
 	var haveParam bool
+	a := &d.attrs
+	a.Reset()
 	for _, t := range v.GetArray("tags") {
 		k := t.GetStringBytes("key")
 		rank := 0
@@ -501,9 +537,9 @@ func (d *decoder) process(v *fastjson.Value) procInfo {
 			param, haveParam = number(t.Get("value"))
 			continue
 		default:
-			continue
-		}
-		if rank <= instRank {
+			if key, ok := trace.LookupAttrKey(k); ok {
+				setAttr(a, key, t.Get("value"))
+			}
 			continue
 		}
 		val := t.Get("value")
@@ -516,12 +552,18 @@ func (d *decoder) process(v *fastjson.Value) procInfo {
 			// Old Jaeger clients report the IPv4 address as an int32.
 			if n, err := val.Int64(); err == nil {
 				u := uint32(n)
-				b = fmt.Appendf(d.scratch[:0], "%d.%d.%d.%d", u>>24, u>>16&0xff, u>>8&0xff, u&0xff)
+				b = fmt.Appendf(nil, "%d.%d.%d.%d", u>>24, u>>16&0xff, u>>8&0xff, u&0xff)
 			}
 		case val.Type() == fastjson.TypeNumber:
-			b = val.MarshalTo(d.scratch[:0])
+			b = val.MarshalTo(nil) // own memory: b may be kept until the set is made
 		}
-		if len(b) > 0 {
+		switch rank {
+		case 3, 2:
+			a.Set(trace.AttrHostName, b)
+		case 1:
+			a.Set(trace.AttrHostIP, b)
+		}
+		if len(b) > 0 && rank > instRank {
 			inst, instRank = b, rank
 			p.instance = d.c.Intern(inst)
 		}
@@ -529,7 +571,31 @@ func (d *decoder) process(v *fastjson.Value) procInfo {
 	if prob && haveParam && param > 0 && param <= 1 {
 		p.rate = float32(param)
 	}
+	p.attrs = d.c.Attrs(a)
 	return p
+}
+
+// setAttr sets a kept attribute from a tag value. Values are typed loosely
+// (a number may come as a string): strings are kept as they are, numbers
+// in decimal, booleans as "true" / "false".
+func setAttr(b *trace.AttrBuilder, k trace.AttrKey, v *fastjson.Value) {
+	if v == nil {
+		return
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		b.Set(k, v.GetStringBytes())
+	case fastjson.TypeNumber:
+		if n, err := v.Int64(); err == nil {
+			b.SetInt(k, n)
+		} else if f, err := v.Float64(); err == nil {
+			b.SetFloat(k, f)
+		}
+	case fastjson.TypeTrue:
+		b.SetBool(k, true)
+	case fastjson.TypeFalse:
+		b.SetBool(k, false)
+	}
 }
 
 // warnings notes each entry of a span's or trace's "warnings" list.
@@ -953,6 +1019,7 @@ func (d *decoder) span(raw []byte, rec int) {
 			s.Flags |= trace.FlagNoService
 		}
 		s.Instance = p.instance
+		s.Attrs = d.withProcess(s.Attrs, p.attrs)
 		if s.SampleRate == 0 {
 			s.SampleRate = p.rate
 		}
@@ -1038,11 +1105,12 @@ func (d *decoder) parent(s *trace.Span, rec int) {
 
 }
 
-// tags reads kind, error, peer and sampler from the span's tags.
+// tags reads kind, error, sampler and the kept attributes from the span's
+// tags.
 func (d *decoder) tags(s *trace.Span, rec int) {
 	f := &d.f
-	var peer []byte
-	peerRank := 0
+	a := &d.attrs
+	a.Reset()
 	var prob, haveParam bool
 	var param float64
 	for _, t := range f.tags.GetArray() {
@@ -1070,28 +1138,17 @@ func (d *decoder) tags(s *trace.Span, rec int) {
 			if bytes.EqualFold(t.GetStringBytes("value"), []byte("ERROR")) {
 				s.Flags |= trace.FlagError
 			}
-		case "peer.service", "db.system", "messaging.system":
-			rank := 1
-			switch string(k) {
-			case "peer.service":
-				rank = 3
-			case "db.system":
-				rank = 2
-			}
-			if rank > peerRank {
-				if vb := t.GetStringBytes("value"); len(vb) > 0 {
-					peer, peerRank = vb, rank
-				}
-			}
 		case "sampler.type":
 			prob = string(t.GetStringBytes("value")) == "probabilistic"
 		case "sampler.param":
 			param, haveParam = number(t.Get("value"))
+		default:
+			if key, ok := trace.LookupAttrKey(k); ok {
+				setAttr(a, key, t.Get("value"))
+			}
 		}
 	}
-	if peer != nil {
-		s.Peer = d.c.Intern(peer)
-	}
+	s.Attrs = d.c.Attrs(a)
 	if prob && haveParam {
 		if param > 0 && param <= 1 {
 			s.SampleRate = float32(param)

@@ -59,8 +59,8 @@ func flagString(f trace.Flags) string {
 }
 
 func spanLine(s *trace.Span) string {
-	return fmt.Sprintf("rec=%d trace=%s span=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q rate=%g",
-		s.Record, s.TraceID, s.ID, s.ParentID, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagString(s.Flags), s.Peer, s.Instance, s.SampleRate)
+	return fmt.Sprintf("rec=%d trace=%s span=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q attrs=%s rate=%g",
+		s.Record, s.TraceID, s.ID, s.ParentID, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagString(s.Flags), s.Peer, s.Instance, s.Attrs, s.SampleRate)
 }
 
 func goldenText(c *trace.Collector, err error) string {
@@ -648,7 +648,9 @@ func TestSemantics(t *testing.T) {
 			return s.Service == trace.UnknownService && s.Has(trace.FlagNoService)
 		}, []string{"unknown process"}},
 		{"inline process", map[string]any{"process": map[string]any{"serviceName": "inl", "tags": []any{tag("ip", "10.0.0.1"), tag("host.name", "hn")}}},
-			func(s *trace.Span) bool { return s.Service == "inl" && s.Instance == "hn" }, nil},
+			func(s *trace.Span) bool {
+				return s.Service == "inl" && s.Instance == "hn" && s.Attrs == trace.MakeAttrs("host.ip", "10.0.0.1", "host.name", "hn")
+			}, nil},
 		{"inline process no name", map[string]any{"process": map[string]any{"tags": []any{}}},
 			func(s *trace.Span) bool { return s.Service == trace.UnknownService && s.Has(trace.FlagNoService) }, nil},
 		{"kind", map[string]any{"tags": []any{tag("span.kind", "producer")}}, func(s *trace.Span) bool { return s.Kind == trace.KindProducer }, nil},
@@ -659,11 +661,22 @@ func TestSemantics(t *testing.T) {
 		{"error false", map[string]any{"tags": []any{tag("error", false), tag("error", "false")}}, func(s *trace.Span) bool { return !s.Has(trace.FlagError) }, nil},
 		{"otel status", map[string]any{"tags": []any{tag("otel.status_code", "ERROR")}}, func(s *trace.Span) bool { return s.Has(trace.FlagError) }, nil},
 		{"otel status ok", map[string]any{"tags": []any{tag("otel.status_code", "OK")}}, func(s *trace.Span) bool { return !s.Has(trace.FlagError) }, nil},
-		{"peer priority", map[string]any{"tags": []any{tag("messaging.system", "kafka"), tag("db.system", "mysql"), tag("peer.service", "users")}},
-			func(s *trace.Span) bool { return s.Peer == "users" }, nil},
-		{"peer db over messaging", map[string]any{"tags": []any{tag("messaging.system", "kafka"), tag("db.system", "mysql")}},
-			func(s *trace.Span) bool { return s.Peer == "mysql" }, nil},
-		{"peer messaging", map[string]any{"tags": []any{tag("messaging.system", "kafka")}}, func(s *trace.Span) bool { return s.Peer == "kafka" }, nil},
+		// Peer attributes are kept as they are; Span.Peer is Zipkin's
+		// remoteEndpoint alone, and trace.PeerName weighs them.
+		{"kept attributes", map[string]any{"tags": []any{tag("messaging.system", "kafka"), tag("db.system", "mysql"), tag("peer.service", "users"),
+			map[string]any{"key": "server.port", "type": "int64", "value": 5432}, tag("http.url", "/x"), tag("peer.service", "second"),
+			map[string]any{"key": "rpc.system", "type": "bool", "value": true}, map[string]any{"key": "net.peer.port", "type": "float64", "value": 80.0}}},
+			func(s *trace.Span) bool {
+				return s.Peer == "" && s.Attrs == trace.MakeAttrs("messaging.system", "kafka", "db.system", "mysql", "peer.service", "users",
+					"server.port", "5432", "rpc.system", "true", "net.peer.port", "80", "host.name", "h1")
+			}, nil},
+		{"process tags are attributes, the span's own win", map[string]any{
+			"tags": []any{tag("host.name", "span-host")},
+			"process": map[string]any{"serviceName": "inl", "tags": []any{tag("hostname", "proc-host"), tag("host.id", "i-1"),
+				map[string]any{"key": "ip", "type": "int64", "value": 167772161}}}},
+			func(s *trace.Span) bool {
+				return s.Instance == "proc-host" && s.Attrs == trace.MakeAttrs("host.name", "span-host", "host.id", "i-1", "host.ip", "10.0.0.1")
+			}, nil},
 		{"sampler", map[string]any{"tags": []any{tag("sampler.type", "probabilistic"), tag("sampler.param", 0.25)}},
 			func(s *trace.Span) bool { return s.SampleRate == 0.25 }, nil},
 		{"sampler string param", map[string]any{"tags": []any{tag("sampler.type", "probabilistic"), tag("sampler.param", "0.5")}},

@@ -13,8 +13,12 @@ import (
 // Encode writes spans as the query API envelope {"data":[trace,...]}, one
 // trace object per trace id in order of first appearance, the way
 // /api/traces answers. Each trace gets a process table p1..pN, one entry per
-// (service, instance), with the instance as a "hostname" process tag. Span
-// tags carry span.kind, error=true and peer.service; a SampleRate becomes
+// (service, instance), with the instance as a "service.instance.id" process
+// tag (as OpenTelemetry's Jaeger translation writes it; "hostname" would
+// read back as the host.name attribute too). Span tags carry span.kind,
+// error=true, every attribute in Attrs under its OpenTelemetry name
+// (ports as int64, the rest as strings), and Peer as peer.service unless
+// Attrs has one; a SampleRate becomes
 // sampler.type=probabilistic / sampler.param tags on the first span of the
 // trace that has it (Jaeger clients tag the root only, and Decode gives the
 // rate to the whole trace) and on any span whose rate differs; the parent is a
@@ -113,7 +117,7 @@ func encode(w io.Writer, spans []trace.Span, extra tagHook) error {
 			b = jsonw.AppendString(b, key.service)
 			b = append(b, `,"tags":[`...)
 			if key.instance != "" {
-				b = append(b, `{"key":"hostname","type":"string","value":`...)
+				b = append(b, `{"key":"service.instance.id","type":"string","value":`...)
 				b = jsonw.AppendString(b, key.instance)
 				b = append(b, '}')
 			}
@@ -172,9 +176,21 @@ func appendSpan(b []byte, s *trace.Span, proc int, writeRate bool, extra tagHook
 	if s.Has(trace.FlagError) {
 		b = append(b, `,{"key":"error","type":"bool","value":true}`...)
 	}
-	if s.Peer != "" {
+	if s.Peer != "" && !s.Attrs.Has(trace.AttrPeerService) {
 		b = append(b, `,{"key":"peer.service","type":"string","value":`...)
 		b = jsonw.AppendString(b, s.Peer)
+		b = append(b, '}')
+	}
+	for k, v := range s.Attrs.All() {
+		b = append(b, `,{"key":"`...)
+		b = append(b, k.String()...)
+		if k.IsPort() && isDecimal(v) {
+			b = append(b, `","type":"int64","value":`...)
+			b = append(b, v...)
+		} else {
+			b = append(b, `","type":"string","value":`...)
+			b = jsonw.AppendString(b, v)
+		}
 		b = append(b, '}')
 	}
 	if writeRate {
@@ -194,6 +210,20 @@ func appendSpan(b []byte, s *trace.Span, proc int, writeRate bool, extra tagHook
 	b = strconv.AppendInt(b, int64(proc), 10)
 	b = append(b, `","warnings":null}`...)
 	return b
+}
+
+// isDecimal reports whether v is a decimal integer that reads back as the
+// same text: no sign, no leading zero, at most 18 digits.
+func isDecimal(v string) bool {
+	if v == "" || len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func appendTraceID(b []byte, id trace.TraceID) []byte {
