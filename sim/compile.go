@@ -32,6 +32,9 @@ type callC struct {
 	netNS    int64   // replay: fixed network overhead (when net is nil)
 	rsh      *shapeC // replay: the callee's recorded shape
 	delayNS  int64   // replay: time from the step's start to sending the call
+	// via is the caller service's shared pool each attempt holds a slot
+	// of (index into svcC.pools), −1 for none.
+	via int32
 }
 
 // stepC is a compiled step: local work, or a group of calls of which at
@@ -72,6 +75,17 @@ type svcC struct {
 	name      string
 	instances int32
 	workers   int32 // 0 = unlimited
+	pools     []poolC
+}
+
+// poolC is a shared pool of a service (topology.SharedPool): size slots
+// per instance.
+type poolC struct {
+	name string
+	size int32
+	// beforeSpan: the wait is before the client span (traced spans start
+	// when the slot is held), else inside it.
+	beforeSpan bool
 }
 
 type compiled struct {
@@ -137,7 +151,15 @@ func compile(m *topology.Model, seed uint64) (*compiled, error) {
 			return nil, fmt.Errorf("sim: service %q: negative workers %d", name, s.Workers)
 		}
 		svcIdx[name] = int32(len(c.svcs))
-		c.svcs = append(c.svcs, svcC{name: name, instances: int32(s.Instances), workers: int32(s.Workers)})
+		sc := svcC{name: name, instances: int32(s.Instances), workers: int32(s.Workers)}
+		for _, pn := range sortedKeys(s.Pools) {
+			sp := s.Pools[pn]
+			if sp == nil || sp.Size < 1 {
+				return nil, fmt.Errorf("sim: service %q: pool %q needs a size ≥ 1", name, pn)
+			}
+			sc.pools = append(sc.pools, poolC{name: pn, size: int32(sp.Size), beforeSpan: sp.Wait == topology.WaitBeforeSpan})
+		}
+		c.svcs = append(c.svcs, sc)
 	}
 	opNames := sortedKeys(m.Operations)
 	opIdx := map[string]int32{}
@@ -193,7 +215,7 @@ func compile(m *topology.Model, seed uint64) (*compiled, error) {
 			oc.cum = append(oc.cum, acc)
 			var shc shapeC
 			for k, st := range sh.Steps {
-				sc, err := compileStep(st, opIdx)
+				sc, err := compileStep(st, opIdx, &c.svcs[si])
 				if err != nil {
 					return nil, fmt.Errorf("sim: operation %q shape %d step %d: %w", name, j, k, err)
 				}
@@ -209,7 +231,7 @@ func compile(m *topology.Model, seed uint64) (*compiled, error) {
 	return c, nil
 }
 
-func compileStep(st *topology.Step, opIdx map[string]int32) (stepC, error) {
+func compileStep(st *topology.Step, opIdx map[string]int32, caller *svcC) (stepC, error) {
 	if st == nil {
 		return stepC{}, fmt.Errorf("nil step")
 	}
@@ -217,12 +239,12 @@ func compileStep(st *topology.Step, opIdx map[string]int32) (stepC, error) {
 	case st.Work != nil:
 		return stepC{kind: stepWork, work: st.Work}, nil
 	case st.Call != nil:
-		cc, err := compileCall(st.Call, opIdx)
+		cc, err := compileCall(st.Call, opIdx, caller)
 		return stepC{kind: stepCalls, calls: []callC{cc}, limit: 1}, err
 	case len(st.Parallel) > 0:
 		calls := make([]callC, len(st.Parallel))
 		for i, c := range st.Parallel {
-			cc, err := compileCall(c, opIdx)
+			cc, err := compileCall(c, opIdx, caller)
 			if err != nil {
 				return stepC{}, fmt.Errorf("parallel call %d: %w", i, err)
 			}
@@ -237,7 +259,7 @@ func compileStep(st *topology.Step, opIdx map[string]int32) (stepC, error) {
 		// 20 items, 5 at a time"), each taking its own slot.
 		calls := make([]callC, 0, len(st.Pool.Calls))
 		for i, c := range st.Pool.Calls {
-			cc, err := compileCall(c, opIdx)
+			cc, err := compileCall(c, opIdx, caller)
 			if err != nil {
 				return stepC{}, fmt.Errorf("pool call %d: %w", i, err)
 			}
@@ -252,7 +274,7 @@ func compileStep(st *topology.Step, opIdx map[string]int32) (stepC, error) {
 	return stepC{}, fmt.Errorf("step has no work, call, parallel group or pool")
 }
 
-func compileCall(c *topology.Call, opIdx map[string]int32) (callC, error) {
+func compileCall(c *topology.Call, opIdx map[string]int32, caller *svcC) (callC, error) {
 	if c == nil {
 		return callC{}, fmt.Errorf("nil call")
 	}
@@ -264,7 +286,13 @@ func compileCall(c *topology.Call, opIdx map[string]int32) (callC, error) {
 		return callC{}, fmt.Errorf("call to %q: negative timeout or repeat", c.Target)
 	}
 	cc := callC{target: t, net: c.Network, timeout: toNS(c.Timeout), repeat: int32(max(c.Repeat, 1)),
-		optional: c.Optional, async: c.Async}
+		optional: c.Optional, async: c.Async, via: -1}
+	if c.Via != "" {
+		cc.via = int32(slices.IndexFunc(caller.pools, func(p poolC) bool { return p.name == c.Via }))
+		if cc.via < 0 {
+			return callC{}, fmt.Errorf("call to %q via unknown pool %q of service %q", c.Target, c.Via, caller.name)
+		}
+	}
 	if c.Retries != nil {
 		if c.Retries.Max < 0 || c.Retries.Backoff < 0 {
 			return callC{}, fmt.Errorf("call to %q: negative retries or backoff", c.Target)
@@ -398,6 +426,40 @@ func (c *compiled) loadWarnings(rates []float64) []string {
 		busy[c.ops[i].svc] += v[i] * d[i] / 1e9
 	}
 	var warns []string
+	// A shared pool's slots are held for each attempt: the callee's
+	// execution and the network.
+	poolBusy := make([][]float64, len(c.svcs))
+	for i := range c.ops {
+		o := &c.ops[i]
+		for si, sh := range o.shapes {
+			for _, st := range sh.steps {
+				for ci := range st.calls {
+					cl := &st.calls[ci]
+					if cl.via < 0 {
+						continue
+					}
+					if poolBusy[o.svc] == nil {
+						poolBusy[o.svc] = make([]float64, len(c.svcs[o.svc].pools))
+					}
+					one := d[cl.target]
+					if cl.net != nil {
+						one += cl.net.Mean()
+					}
+					poolBusy[o.svc][cl.via] += v[i] * o.shapeWeight(si) * float64(cl.repeat) * one / 1e9
+				}
+			}
+		}
+	}
+	for i, s := range c.svcs {
+		for k, p := range s.pools {
+			if poolBusy[i] == nil {
+				continue
+			}
+			if rho := poolBusy[i][k] / float64(s.instances*p.size); rho >= 1 {
+				warns = append(warns, fmt.Sprintf("pool %q of service %q is overloaded: estimated utilization ρ=%.2f ≥ 1 (%d instances × %d slots); calls queue for it for the whole run", p.name, s.name, rho, s.instances, p.size))
+			}
+		}
+	}
 	for i, s := range c.svcs {
 		if s.workers == 0 {
 			continue

@@ -69,6 +69,9 @@ type branch struct {
 	// last is the callee instance the latest attempt went to, so that a
 	// retry goes to another one where there are several.
 	last int32
+	// holding: the current attempt holds a slot of its call's shared
+	// pool (callC.via).
+	holding bool
 }
 
 type instance struct {
@@ -76,6 +79,23 @@ type instance struct {
 	down  bool // Config.Down: refuses every execution
 	queue []int32
 	head  int
+	// pools are the instance's shared pools (svcC.pools), slots held by
+	// the calls its executions make.
+	pools []poolState
+}
+
+// poolState is one shared pool of one instance: slots in use and the
+// attempts waiting for one, first come first served. An entry whose
+// branch moved on (its gen changed: it timed out waiting) is skipped.
+type poolState struct {
+	busy int32
+	wait []poolWait
+	head int
+}
+
+type poolWait struct {
+	b   int32
+	gen uint32
 }
 
 func (in *instance) queued() int { return len(in.queue) - in.head }
@@ -450,10 +470,39 @@ func (g *engine) startCalls(id int32, st *stepC) {
 	}
 }
 
-// startAttempt sends one attempt of branch b. The network overhead is
+// startAttempt starts one attempt of branch b: it takes a slot of the
+// call's shared pool, or waits for one, and sends. A timeout counts from
+// here, the wait for a slot included.
+func (g *engine) startAttempt(b int32) {
+	br := &g.brs[b]
+	if br.req != 0 {
+		g.spanSeq++
+		br.span, br.t0 = g.spanSeq, g.now
+	}
+	if br.call.timeout > 0 {
+		g.h.push(g.now+br.call.timeout, evTimeout, b, br.gen)
+	}
+	if v := br.call.via; v >= 0 {
+		ps := g.pool(br, v)
+		if ps.busy >= g.c.svcs[g.c.ops[br.op].svc].pools[v].size {
+			ps.wait = append(ps.wait, poolWait{b, br.gen})
+			return
+		}
+		ps.busy++
+		br.holding = true
+	}
+	g.send(b)
+}
+
+// pool is the shared pool v of the instance that runs branch br's caller.
+func (g *engine) pool(br *branch, v int32) *poolState {
+	return &g.svcs[g.c.ops[br.op].svc].insts[br.cinst].pools[v]
+}
+
+// send sends the current attempt of branch b. The network overhead is
 // sampled once per attempt; half is spent before the callee starts and
 // half after it responds, so it adds to the caller's latency once.
-func (g *engine) startAttempt(b int32) {
+func (g *engine) send(b int32) {
 	br := &g.brs[b]
 	net := br.call.netNS
 	if br.call.net != nil {
@@ -461,13 +510,34 @@ func (g *engine) startAttempt(b int32) {
 	}
 	half := net / 2
 	br.netAfter = net - half
-	if br.req != 0 {
-		g.spanSeq++
-		br.span, br.t0 = g.spanSeq, g.now
+	if br.req != 0 && br.call.via >= 0 && g.c.svcs[g.c.ops[br.op].svc].pools[br.call.via].beforeSpan {
+		br.t0 = g.now // the wait for a worker pool is before the client span
 	}
 	g.h.push(g.now+half, evCallSend, b, br.gen)
-	if br.call.timeout > 0 {
-		g.h.push(g.now+br.call.timeout, evTimeout, b, br.gen)
+}
+
+// release gives back the pool slot branch b holds, to the first attempt
+// still waiting for one.
+func (g *engine) release(b int32) {
+	br := &g.brs[b]
+	br.holding = false
+	ps := g.pool(br, br.call.via)
+	ps.busy--
+	for ps.head < len(ps.wait) {
+		w := ps.wait[ps.head]
+		ps.head++
+		if ps.head == len(ps.wait) {
+			ps.wait, ps.head = ps.wait[:0], 0
+		} else if ps.head >= 1024 && 2*ps.head >= len(ps.wait) {
+			n := copy(ps.wait, ps.wait[ps.head:])
+			ps.wait, ps.head = ps.wait[:n], 0
+		}
+		if nb := &g.brs[w.b]; nb.gen == w.gen {
+			ps.busy++
+			nb.holding = true
+			g.send(w.b)
+			return
+		}
 	}
 }
 
@@ -475,6 +545,10 @@ func (g *engine) startAttempt(b int32) {
 func (g *engine) attemptEnd(b int32, failed bool) {
 	br := &g.brs[b]
 	br.gen++ // the attempt is over: ignore its late response or timeout
+	if br.holding {
+		g.release(b)
+		br = &g.brs[b]
+	}
 	cl := br.call
 	if br.req != 0 {
 		g.onSpan(SpanRecord{

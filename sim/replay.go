@@ -161,7 +161,7 @@ func replaySetup(cfg Config) (*compiled, []replayReq, error) {
 			calls := make([]callC, len(st.Calls))
 			for j, cl := range st.Calls {
 				calls[j] = callC{target: opIdx[cl.Callee.Op], netNS: toNS(cl.Network), repeat: 1,
-					optional: true, async: cl.Async, rsh: build(cl.Callee), delayNS: toNS(cl.Delay)}
+					optional: true, async: cl.Async, rsh: build(cl.Callee), delayNS: toNS(cl.Delay), via: -1}
 			}
 			sh.steps = append(sh.steps, stepC{kind: stepCalls, calls: calls, limit: int32(len(calls))})
 		}

@@ -114,6 +114,11 @@ func newEngine(cfg Config) (*engine, []string, error) {
 	g.svcs = make([]svcState, len(c.svcs))
 	for i := range g.svcs {
 		g.svcs[i].insts = make([]instance, c.svcs[i].instances)
+		if n := len(c.svcs[i].pools); n > 0 {
+			for k := range g.svcs[i].insts {
+				g.svcs[i].insts[k].pools = make([]poolState, n)
+			}
+		}
 	}
 	if err := g.setDown(cfg.Down); err != nil {
 		return nil, nil, err

@@ -238,7 +238,8 @@ func TestHandoffs(t *testing.T) {
 			b.uses = append(b.uses, use{cStart: cl.start, cEnd: cl.end, exec: cl.exec})
 			ids = append(ids, int32(i))
 		}
-		k, got := b.handoffs(ids)
+		h := b.handoffs(ids)
+		k, got := h.k, h.waited
 		slices.Sort(got)
 		if k != c.k || !slices.Equal(got, c.want) {
 			t.Errorf("%s: k %d, hand-offs %v; want %d, %v", c.name, k, got, c.k, c.want)

@@ -494,11 +494,11 @@ func (b *builder) applyCallee(name string, peer bool, gs []*group, plan *capacit
 	e := evidenceOf(gs, "")
 	plan.workers[name] = e.Servers
 	plan.evidence[name] = e
-	where := "before its spans start"
 	if peer {
-		where = "inside its callers' client spans"
+		plan.summary = append(plan.summary, fmt.Sprintf("%s: %d server(s); %.0f%% of its recorded time was waiting for one (inside its callers' client spans; a peer reports no spans)", name, e.Servers, 100*e.WaitShare))
+		return
 	}
-	plan.summary = append(plan.summary, fmt.Sprintf("%s: %d worker(s) per instance; %.0f%% of its recorded time was waiting (%s)", name, e.Servers, 100*e.WaitShare, where))
+	plan.summary = append(plan.summary, fmt.Sprintf("%s: %d worker(s) per instance; %.0f%% of the recorded time of calls to it was waiting for one (before its spans start)", name, e.Servers, 100*e.WaitShare))
 }
 
 // applyCallerPool makes the limit a pool in each calling service, shared
@@ -512,7 +512,12 @@ func (b *builder) applyCallerPool(name string, gs []*group, wait string, plan *c
 		caller := b.endpoints[b.uses[g.uses[0]].caller].svc
 		bySvc[caller] = append(bySvc[caller], g)
 	}
-	b.applyWaits(gs)
+	if wait == WaitInSpan {
+		// The waits are inside the client spans: out of the samples.
+		// (Before the span they are in the caller's own time, which
+		// applyBeforeSpan has dealt with.)
+		b.applyWaits(gs)
+	}
 	for _, caller := range slices.Sorted(maps.Keys(bySvc)) {
 		e := evidenceOf(bySvc[caller], wait)
 		if e.Servers == 0 {
@@ -523,7 +528,11 @@ func (b *builder) applyCallerPool(name string, gs []*group, wait string, plan *c
 		}
 		plan.pools[caller][name] = &SharedPool{Size: e.Servers, Wait: wait, Evidence: e}
 		plan.via[[2]string{caller, name}] = name
-		plan.summary = append(plan.summary, fmt.Sprintf("%s: a pool of %d shared by the requests of each instance in front of %s; %.0f%% of the calls' recorded time was waiting (%s)", caller, e.Servers, name, 100*e.WaitShare, wait))
+		where := "of the calls' recorded time was waiting (inside the client spans)"
+		if wait == WaitBeforeSpan {
+			where = "of the time from the calls' preceding work to their end was waiting (before the client spans)"
+		}
+		plan.summary = append(plan.summary, fmt.Sprintf("%s: a pool of %d per instance, shared by its requests, in front of %s; %.0f%% %s", caller, e.Servers, name, 100*e.WaitShare, where))
 	}
 }
 
@@ -552,10 +561,11 @@ const handOffWindow = int64(time.Millisecond)
 
 // beforeSpanPools finds, per caller instance, calls to this service that
 // waited for a worker pool before their client span: the client spans of
-// one caller instance never exceed k at once, and at least
-// queue.DefaultMinWaiting of them (and 1%) started the instant another
-// request's call ended while k were running. It returns the groups with
-// their pool size in res.C.
+// one caller instance never exceed k at once, and when one of k ends,
+// another request's call starts within handOffWindow significantly more
+// often than when fewer were running (without a pool, a start is as
+// likely after any end), at least queue.DefaultMinWaiting times. It
+// returns the groups with their pool size in res.C.
 func (b *builder) beforeSpanPools(ids []int32) []*group {
 	byCaller := map[int32][]int32{}
 	var callers []int32
@@ -570,15 +580,31 @@ func (b *builder) beforeSpanPools(ids []int32) []*group {
 		byCaller[u.caller] = append(byCaller[u.caller], id)
 	}
 	slices.Sort(callers)
+	zc := queue.ZCrit(queue.DefaultAlpha)
 	var out []*group
 	for _, c := range callers {
 		g := &group{uses: byCaller[c]}
-		k, waited := b.handoffs(g.uses)
-		n := len(waited)
-		g.res = queue.Result{Jobs: len(g.uses), MaxPresent: k}
-		if n >= queue.DefaultMinWaiting && float64(n) >= 0.01*float64(len(g.uses)) && k > 0 {
-			g.res.Limited, g.res.C, g.res.Waiting = true, k, n
-			g.res.Reason = fmt.Sprintf("never more than %d calls at once from one instance, and %d of %d started the instant another request's call ended while %d were running", k, n, len(g.uses), k)
+		h := b.handoffs(g.uses)
+		n := len(h.waited)
+		g.res = queue.Result{Jobs: len(g.uses), MaxPresent: h.k, ZCrit: zc}
+		g.res.Z = twoProportionZ(n, h.fullEnds, h.lowHandoffs, h.lowEnds)
+		if n >= queue.DefaultMinWaiting && h.k > 0 && g.res.Z > zc {
+			g.res.Limited, g.res.C, g.res.Waiting = true, h.k, n
+			g.res.Reason = fmt.Sprintf("never more than %d calls at once from one instance; when one of %d ended, another request's call started at once %d times in %d (%d in %d with fewer running; z %.1f > %.1f)",
+				h.k, h.k, n, h.fullEnds, h.lowHandoffs, h.lowEnds, g.res.Z, zc)
+			g.waits = b.beforeSpanWaits(g.uses, h.waited)
+			var recorded, waited float64
+			for i, id := range g.uses {
+				u := &b.uses[id]
+				if u.gapStart != noTime {
+					recorded += float64(u.cEnd - u.gapStart)
+				}
+				waited += float64(g.waits[i])
+			}
+			g.res.Recorded, g.res.Waited = recorded, waited
+			if recorded > 0 {
+				g.res.WaitShare = waited / recorded
+			}
 		}
 		out = append(out, g)
 	}
@@ -588,12 +614,71 @@ func (b *builder) beforeSpanPools(ids []int32) []*group {
 	return out
 }
 
-// handoffs returns the most client spans of uses open at once, k, and
-// the uses that started within handOffWindow after another execution's
-// call ended while k were open: calls that waited for a slot of a pool
-// of size k. A call of the same execution ending just before (the
-// previous iteration of a loop, a retry) explains the timing itself.
-func (b *builder) handoffs(ids []int32) (int, []int32) {
+// twoProportionZ tests whether a/n exceeds b/m (a one-sided z, pooled).
+func twoProportionZ(a, n, b, m int) float64 {
+	if n == 0 {
+		return 0
+	}
+	if m == 0 {
+		if a > 0 {
+			return math.Inf(1) // no other level to compare with
+		}
+		return 0
+	}
+	p1, p2 := float64(a)/float64(n), float64(b)/float64(m)
+	p := float64(a+b) / float64(n+m)
+	se := math.Sqrt(p * (1 - p) * (1/float64(n) + 1/float64(m)))
+	if se == 0 {
+		return 0
+	}
+	return (p1 - p2) / se
+}
+
+// beforeSpanWaits estimates, for the calls that started at a hand-off,
+// the wait in the caller's time before them: their gap less the median
+// gap of the calls that did not wait. The others get 0.
+func (b *builder) beforeSpanWaits(ids, waited []int32) []int64 {
+	w := map[int32]bool{}
+	for _, id := range waited {
+		w[id] = true
+	}
+	var free []int64
+	for _, id := range ids {
+		if u := &b.uses[id]; !w[id] && u.gapStart != noTime {
+			free = append(free, u.cStart-u.gapStart)
+		}
+	}
+	slices.Sort(free)
+	typical := int64(0)
+	if len(free) > 0 {
+		typical = free[len(free)/2]
+	}
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		if u := &b.uses[id]; w[id] && u.gapStart != noTime {
+			out[i] = max(u.cStart-u.gapStart-typical, 0)
+		}
+	}
+	return out
+}
+
+// handoffStats is what handoffs saw of one caller instance's calls.
+type handoffStats struct {
+	k        int     // the most client spans open at once
+	waited   []int32 // uses that started at a hand-off from a full pool
+	fullEnds int     // ends while k were open
+	// lowEnds counts ends while fewer were open, lowHandoffs those
+	// followed at once by another request's call all the same.
+	lowEnds, lowHandoffs int
+}
+
+// handoffs counts, over one caller instance's calls, the starts that
+// come within handOffWindow after another execution's call ended: while
+// k (the most ever open) were open, such a start is a call that waited
+// for a slot of a pool of size k. A call of the same execution ending
+// just before (the previous iteration of a loop, a retry) explains the
+// timing itself and does not count.
+func (b *builder) handoffs(ids []int32) handoffStats {
 	type ev struct {
 		t    int64
 		d    int // +1 start, −1 end
@@ -614,29 +699,38 @@ func (b *builder) handoffs(ids []int32) (int, []int32) {
 		}
 		return cmp.Compare(x.id, y.id)
 	})
-	cur, k := 0, 0
+	var h handoffStats
+	cur := 0
 	for _, e := range evs {
 		cur += e.d
-		k = max(k, cur)
+		h.k = max(h.k, cur)
 	}
-	var out []int32
 	cur = 0
-	lastEnd, lastExec := int64(noTime), int32(-2)
-	fullBefore := false
+	// The latest end not yet followed by a start: its time, execution,
+	// and how many were open before it.
+	lastEnd, lastExec, lastLevel := int64(noTime), int32(-2), 0
 	for _, e := range evs {
 		if e.d < 0 {
-			fullBefore = cur == k
+			if cur == h.k {
+				h.fullEnds++
+			} else {
+				h.lowEnds++
+			}
+			lastEnd, lastExec, lastLevel = e.t, e.exec, cur
 			cur--
-			lastEnd, lastExec = e.t, e.exec
 			continue
 		}
-		if cur == k-1 && fullBefore && lastEnd != noTime && e.t-lastEnd <= handOffWindow && e.exec != lastExec {
-			out = append(out, e.id)
+		if lastEnd != noTime && e.t-lastEnd <= handOffWindow && e.exec != lastExec {
+			if lastLevel == h.k && cur == h.k-1 {
+				h.waited = append(h.waited, e.id)
+			} else {
+				h.lowHandoffs++
+			}
 		}
+		lastEnd = noTime
 		cur++
-		fullBefore = false
 	}
-	return k, out
+	return h
 }
 
 // applyBeforeSpan makes pools of calls that waited before their client
@@ -647,8 +741,7 @@ func (b *builder) applyBeforeSpan(name string, gs []*group, plan *capacityPlan) 
 		if !g.res.Limited {
 			continue
 		}
-		_, waited := b.handoffs(g.uses)
-		for _, id := range waited {
+		for _, id := range b.handoffs(g.uses).waited {
 			if u := &b.uses[id]; u.gap.ok() {
 				(*u.gap.list)[u.gap.idx] = math.NaN()
 			}

@@ -8,6 +8,10 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
+// ZCrit is the one-sided critical value of a standard normal statistic
+// at significance p.
+func ZCrit(p float64) float64 { return zCrit(p) }
+
 // zCrit is the one-sided critical value of a standard normal statistic at
 // significance p.
 func zCrit(p float64) float64 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracesim/tracesim/sim"
+	"github.com/tracesim/tracesim/topology"
 	"github.com/tracesim/tracesim/trace"
 	"github.com/tracesim/tracesim/trace/otlp"
 	"github.com/tracesim/tracesim/trace/zipkin"
@@ -34,7 +35,9 @@ const DefaultEmitMax = 10000
 //     worker (queue wait excluded: it is the gap inside the client span,
 //     which is where a real tracer would show it);
 //   - Instance is "service-<i>"; Flags carry error and async; a client
-//     span's Peer is the callee's service.
+//     span's Peer is the callee's service;
+//   - a peer service of the model (Service.Peer) reports no spans, as a
+//     database seen only from its callers' client spans does.
 //
 // Requests are numbered in arrival order, so the first max ones are kept
 // and the rest are dropped as their spans come; at most max requests are
@@ -49,23 +52,24 @@ const DefaultEmitMax = 10000
 // keeps a duration of one quantum.
 type emitter struct {
 	max     int
-	quantum int64          // ns; span ends are rounded down to a multiple of it
-	reqs    [][]trace.Span // by request number − 1
+	peers   map[string]bool // services that report no spans
+	quantum int64           // ns; span ends are rounded down to a multiple of it
+	reqs    [][]trace.Span  // by request number − 1
 	roots   []bool
 	epoch   int64
 }
 
-func newEmitter(max int, format string) *emitter {
+func newEmitter(max int, format string, peers map[string]bool) *emitter {
 	q := int64(1)
 	if format == "" || format == "zipkin" {
 		q = 1000
 	}
-	return &emitter{max: max, quantum: q, epoch: EmitEpoch.UnixNano()}
+	return &emitter{max: max, quantum: q, epoch: EmitEpoch.UnixNano(), peers: peers}
 }
 
 // add is the sim.Config.OnSpan hook.
 func (em *emitter) add(r sim.SpanRecord) {
-	if r.Request < 1 || r.Request > int64(em.max) {
+	if r.Request < 1 || r.Request > int64(em.max) || r.Kind == sim.SpanServer && em.peers[r.Service] {
 		return
 	}
 	i := int(r.Request - 1)
@@ -177,7 +181,7 @@ func (em *emitter) write(path, format string) (written, spans, incomplete int, e
 
 // emitter checks the --emit-* flags and returns the collector, or nil
 // when no traces are to be written.
-func (o *Options) emitter() (*emitter, error) {
+func (o *Options) emitter(m *topology.Model) (*emitter, error) {
 	if o.EmitTraces == "" {
 		return nil, nil
 	}
@@ -187,7 +191,15 @@ func (o *Options) emitter() (*emitter, error) {
 	if o.EmitMax < 1 {
 		return nil, fmt.Errorf("--emit-max %d: need at least 1", o.EmitMax)
 	}
-	return newEmitter(o.EmitMax, o.EmitFormat), nil
+	peers := map[string]bool{}
+	if m != nil {
+		for name, s := range m.Services {
+			if s != nil && s.Peer {
+				peers[name] = true
+			}
+		}
+	}
+	return newEmitter(o.EmitMax, o.EmitFormat, peers), nil
 }
 
 // writeTraces writes the collected traces and says so on ErrOut.

@@ -180,7 +180,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	em, err := opts.emitter()
+	em, err := opts.emitter(cfg.Model)
 	if err != nil {
 		return err
 	}
