@@ -123,7 +123,7 @@ func TestBadRecords(t *testing.T) {
 
 // TestSpanVariants: legal spellings that must decode to the same span.
 func TestSpanVariants(t *testing.T) {
-	const wantLine = `trace=5b8efff798038103d269b633813fc60c span=eee19b7ec3c1b174 parent=eee19b7ec3c1b173 service="svc" name="op" kind=server start=1544712660000000000 dur=1000000000 flags=- peer="" instance=""`
+	const wantLine = `trace=5b8efff798038103d269b633813fc60c span=eee19b7ec3c1b174 parent=eee19b7ec3c1b173 service="svc" name="op" kind=server start=1544712660000000000 dur=1000000000 flags=- peer="" instance="" attrs={}`
 	cases := []struct{ name, in string }{
 		{"canonical", doc(sp("parentSpanId", `"eee19b7ec3c1b173"`))},
 		{"base64 ids", doc(sp("traceId", `"W47/95gDgQPSabYzgT/GDA=="`, "spanId", `"7uGbfsPBsXQ="`, "parentSpanId", `"7uGbfsPBsXM="`))},
@@ -199,7 +199,10 @@ func TestRootsAndMissingFields(t *testing.T) {
 	}
 }
 
-func TestPeerAndInstance(t *testing.T) {
+// TestKeptAttributes: kept span attributes of every value type come
+// through, the resource's fill in under them, and Span.Peer stays empty
+// (OTLP has no remote endpoint; trace.PeerName reads the attributes).
+func TestKeptAttributes(t *testing.T) {
 	attrs := func(kv ...string) string {
 		var parts []string
 		for i := 0; i < len(kv); i += 2 {
@@ -208,26 +211,29 @@ func TestPeerAndInstance(t *testing.T) {
 		return "[" + strings.Join(parts, ",") + "]"
 	}
 	cases := []struct {
-		kind, attrs, want string
+		attrs string
+		want  trace.Attrs
 	}{
-		{"3", attrs("server.address", "db.local", "db.system", "postgresql", "peer.service", "billing"), "billing"},
-		{"3", attrs("server.address", "db.local", "messaging.system", "kafka", "db.system", "postgresql"), "postgresql"},
-		{"5", attrs("messaging.system", "kafka"), "kafka"},
-		{"3", attrs("server.address", "api.example.com", "net.peer.name", "old"), "api.example.com"},
-		{"3", attrs("net.peer.name", "loki"), "loki"},
-		{"2", attrs("server.address", "me.local"), ""},
-		{"1", attrs("net.peer.name", "x"), ""},
-		{"3", `[{"key":"peer.service","value":{"intValue":"5"}},{"key":"db.system","value":{"stringValue":""}}]`, ""},
+		{attrs("server.address", "db.local", "db.system", "postgresql", "peer.service", "billing", "http.url", "/x"),
+			trace.MakeAttrs("server.address", "db.local", "db.system", "postgresql", "peer.service", "billing", "host.name", "h")},
+		{attrs("net.peer.name", "loki", "host.name", "span-host"), trace.MakeAttrs("net.peer.name", "loki", "host.name", "span-host")},
+		{attrs("service.peer.name", "a", "service.peer.name", "b"), trace.MakeAttrs("service.peer.name", "a", "host.name", "h")},
+		{`[{"key":"peer.service","value":{"intValue":"5"}},{"key":"db.system","value":{"stringValue":""}},` +
+			`{"key":"server.port","value":{"intValue":5432}},{"key":"client.port","value":{"doubleValue":51234.0}},` +
+			`{"key":"rpc.system","value":{"boolValue":true}},{"key":"net.peer.port","value":{"doubleValue":1.5}},` +
+			`{"key":"host.id","value":{"arrayValue":{"values":[]}}},{"key":"db.name","value":{"int_value":"7"}}]`,
+			trace.MakeAttrs("peer.service", "5", "server.port", "5432", "client.port", "51234", "rpc.system", "true",
+				"net.peer.port", "1.5", "db.name", "7", "host.name", "h")},
 	}
 	for _, tc := range cases {
-		in := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host.name","value":{"stringValue":"h"}},{"key":"service.instance.id","value":{"stringValue":"i-1"}}]},"scopeSpans":[{"spans":[` +
-			sp("kind", tc.kind, "attributes", tc.attrs) + `]}]}]}`
+		in := `{"resourceSpans":[{"scopeSpans":[{"spans":[` + sp("kind", "3", "attributes", tc.attrs) + `]}],` +
+			`"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}},{"key":"host.name","value":{"stringValue":"h"}},{"key":"service.instance.id","value":{"stringValue":"i-1"}}]}}]}`
 		c, err := decodeString(t, in)
 		if err != nil || len(c.Spans) != 1 {
 			t.Fatalf("%s: err %v spans %d", tc.attrs, err, len(c.Spans))
 		}
-		if c.Spans[0].Peer != tc.want || c.Spans[0].Instance != "i-1" {
-			t.Errorf("kind %s %s: peer %q instance %q, want peer %q instance i-1", tc.kind, tc.attrs, c.Spans[0].Peer, c.Spans[0].Instance, tc.want)
+		if s := c.Spans[0]; s.Attrs != tc.want || s.Peer != "" || s.Instance != "i-1" {
+			t.Errorf("%s:\n got attrs %v peer %q instance %q\nwant attrs %v", tc.attrs, s.Attrs, s.Peer, s.Instance, tc.want)
 		}
 	}
 }

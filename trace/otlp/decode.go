@@ -76,6 +76,8 @@ type decoder struct {
 	records int // span records seen so far (skipped ones included)
 	f       spanFields
 	visit   func(key []byte, v *fastjson.Value)
+	attrs   trace.AttrBuilder
+	merged  map[trace.Attrs]trace.Attrs // a span's attrs with its resource's merged in
 }
 
 // countingReader counts the bytes the scanner has read, to tell a NUL byte
@@ -272,6 +274,7 @@ func (d *decoder) objects(what string, elem func() error) error {
 type resourceInfo struct {
 	service  string
 	instance string
+	attrs    trace.Attrs // kept resource attributes; the span's own win
 }
 
 // resource decodes one ResourceSpans. Its spans are appended as they are
@@ -315,6 +318,25 @@ func (d *decoder) stamp(first int, info *resourceInfo) {
 		svc, flag = trace.UnknownService, trace.FlagNoService
 	}
 	spans := d.c.Spans[first:]
+	if !info.attrs.IsEmpty() {
+		// Spans of one resource repeat a few attribute sets: merge each
+		// once.
+		if d.merged == nil {
+			d.merged = make(map[trace.Attrs]trace.Attrs)
+		}
+		clear(d.merged)
+		for i := range spans {
+			a := spans[i].Attrs
+			m, ok := d.merged[a]
+			if !ok {
+				m = d.c.MergeAttrs(a, info.attrs)
+				if len(d.merged) < 1<<14 {
+					d.merged[a] = m
+				}
+			}
+			spans[i].Attrs = m
+		}
+	}
 	for i := range spans {
 		spans[i].Service = svc
 		spans[i].Instance = info.instance
@@ -344,6 +366,9 @@ func (d *decoder) resourceAttrs(info *resourceInfo) error {
 		d.c.Note(d.srcName, 0, "bad resource", fmt.Sprintf("line %d: found a %s, expected a resource object; its spans get no service", line, v.Type()))
 		return nil
 	}
+	d.attrs.Reset()
+	d.keptAttrs(&d.attrs, v.Get("attributes"))
+	info.attrs = d.c.Attrs(&d.attrs)
 	var instanceID, host []byte
 	for _, kv := range attrList(v.Get("attributes")) {
 		switch string(kv.GetStringBytes("key")) {

@@ -18,8 +18,12 @@ import (
 //
 // What OTLP can say survives the trip: ids, parent, service (omitted for
 // FlagNoService spans), instance (as service.instance.id), name, kind,
-// start and end (omitted for FlagNoStart / FlagNoDuration spans), Peer (as
-// the peer.service attribute) and FlagError (status code 2). SampleRate and
+// start and end (omitted for FlagNoStart / FlagNoDuration spans), Attrs (as
+// span attributes under their OpenTelemetry names: ports that are decimal
+// numbers as intValue, everything else as stringValue), and FlagError
+// (status code 2). Peer, which OTLP has no field for, is written as the
+// peer.service attribute unless Attrs has one, and so reads back as that
+// attribute (the OpenTelemetry Zipkin mapping's equivalent). SampleRate and
 // the flags Assemble sets are not written.
 func Encode(w io.Writer, spans []trace.Span) error {
 	return encode(w, spans, nil)
@@ -143,8 +147,22 @@ func appendSpan(b []byte, s *trace.Span, extra attrFunc) []byte {
 	mark := len(b)
 	b = append(b, `,"attributes":[`...)
 	open := len(b)
-	if s.Peer != "" {
+	if s.Peer != "" && !s.Attrs.Has(trace.AttrPeerService) {
 		b = appendStringAttr(b, "peer.service", s.Peer)
+	}
+	for k, v := range s.Attrs.All() {
+		if len(b) > open {
+			b = append(b, ',')
+		}
+		if k.IsPort() && isDecimal(v) {
+			b = append(b, `{"key":"`...)
+			b = append(b, k.String()...)
+			b = append(b, `","value":{"intValue":"`...)
+			b = append(b, v...)
+			b = append(b, `"}}`...)
+		} else {
+			b = appendStringAttr(b, k.String(), v)
+		}
 	}
 	if extra != nil {
 		n := len(b)
@@ -166,6 +184,20 @@ func appendSpan(b []byte, s *trace.Span, extra attrFunc) []byte {
 		b = append(b, `,"status":{}`...)
 	}
 	return append(b, '}')
+}
+
+// isDecimal reports whether v is a decimal integer that reads back as the
+// same text: no sign, no leading zero, at most 18 digits.
+func isDecimal(v string) bool {
+	if v == "" || len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func appendStringAttr(b []byte, key, val string) []byte {

@@ -40,7 +40,7 @@ type fixtureCase struct {
 	spans, traces, services, orphans int
 	errors                           int      // spans with status ERROR
 	kinds                            []string // one expected kind per span, sorted
-	peers                            []string // distinct non-empty peers, sorted
+	peers                            []string // distinct names trace.SpanPeerName gives client and producer spans, sorted
 	instances                        []string // distinct non-empty instances, sorted
 }
 
@@ -53,8 +53,8 @@ var fixtureCases = []fixtureCase{
 	{
 		file: "tempo-mythical-queue-database-base64.json", spans: 19, traces: 1, services: 3, orphans: 0,
 		kinds: repeat("client", 6, "consumer", 1, "internal", 10, "producer", 1, "server", 1),
-		// db.system on the pg client, messaging.system on producer and
-		// consumer, net.peer.name on the loki HTTP client.
+		// db.system on the pg client, messaging.system on the producer,
+		// net.peer.name on the loki HTTP client.
 		peers: []string{"loki", "postgresql", "rabbitmq"},
 	},
 	{
@@ -77,7 +77,9 @@ var fixtureCases = []fixtureCase{
 	{
 		file: "tempo-virtual-nodes-missing-peer.json", spans: 3, traces: 2, services: 3, orphans: 0,
 		kinds: repeat("client", 1, "consumer", 1, "server", 1),
-		peers: []string{"external-payments-platform", "external-producer"},
+		// peer.service on the client; the consumer's peer.service names
+		// its producer, which is no callee.
+		peers: []string{"external-payments-platform"},
 	},
 	{
 		file: "otlp-proto-example-trace.json", spans: 1, traces: 1, services: 1, orphans: 1,
@@ -137,8 +139,8 @@ func TestFixtures(t *testing.T) {
 				services[s.Service] = true
 				ids[[2]any{s.TraceID, s.ID}] = true
 				kinds = append(kinds, s.Kind.String())
-				if s.Peer != "" && !contains(peers, s.Peer) {
-					peers = append(peers, s.Peer)
+				if p := trace.SpanPeerName(&s); p != "" && trace.IsClientSide(s.Kind) && !contains(peers, p) {
+					peers = append(peers, p)
 				}
 				if s.Instance != "" && !contains(instances, s.Instance) {
 					instances = append(instances, s.Instance)
@@ -235,8 +237,8 @@ func spanLine(s *trace.Span) string {
 	if s.ParentID != 0 {
 		parent = s.ParentID.String()
 	}
-	return fmt.Sprintf("trace=%016x%016x span=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q",
-		s.TraceID.High, s.TraceID.Low, s.ID, parent, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagNames(s.Flags), s.Peer, s.Instance)
+	return fmt.Sprintf("trace=%016x%016x span=%s parent=%s service=%q name=%q kind=%s start=%d dur=%d flags=%s peer=%q instance=%q attrs=%s",
+		s.TraceID.High, s.TraceID.Low, s.ID, parent, s.Service, s.Name, s.Kind, s.Start, s.Duration, flagNames(s.Flags), s.Peer, s.Instance, s.Attrs)
 }
 
 func flagNames(f trace.Flags) string {
@@ -317,19 +319,19 @@ func plainDecode(t testing.TB, data []byte) []string {
 							s.Flags |= trace.FlagError
 						}
 					}
+					// The kept attributes: the span's, then the resource's.
 					sa := attrMap(sp["attributes"])
-					for _, k := range []string{"peer.service", "db.system", "messaging.system"} {
-						if sa[k] != "" {
-							s.Peer = sa[k]
-							break
+					var kv []string
+					for k := trace.AttrKey(0); k < trace.NumAttrKeys; k++ {
+						v := sa[k.String()]
+						if v == "" {
+							v = attrs[k.String()]
+						}
+						if v != "" {
+							kv = append(kv, k.String(), v)
 						}
 					}
-					if s.Peer == "" && s.Kind == trace.KindClient {
-						s.Peer = sa["server.address"]
-						if s.Peer == "" {
-							s.Peer = sa["net.peer.name"]
-						}
-					}
+					s.Attrs = trace.MakeAttrs(kv...)
 					out = append(out, spanLine(&s))
 				}
 			}
@@ -338,14 +340,35 @@ func plainDecode(t testing.TB, data []byte) []string {
 	return out
 }
 
+// attrMap reads an attribute list: strings as they are, numbers in
+// decimal (whole doubles too), booleans as true/false. The first value of
+// a key wins.
 func attrMap(v any) map[string]string {
 	m := map[string]string{}
 	list, _ := v.([]any)
 	for _, a := range list {
 		kv := a.(map[string]any)
+		key := kv["key"].(string)
+		if _, dup := m[key]; dup {
+			continue
+		}
 		val, _ := kv["value"].(map[string]any)
-		if s, ok := val["stringValue"].(string); ok {
-			m[kv["key"].(string)] = s
+		switch {
+		case val["stringValue"] != nil:
+			if s, ok := val["stringValue"].(string); ok && s != "" {
+				m[key] = s
+			}
+		case val["intValue"] != nil:
+			m[key] = fmt.Sprint(val["intValue"])
+		case val["doubleValue"] != nil:
+			f, _ := strconv.ParseFloat(fmt.Sprint(val["doubleValue"]), 64)
+			if f == float64(int64(f)) {
+				m[key] = strconv.FormatInt(int64(f), 10)
+			} else {
+				m[key] = strconv.FormatFloat(f, 'g', -1, 64)
+			}
+		case val["boolValue"] != nil:
+			m[key] = fmt.Sprint(val["boolValue"])
 		}
 	}
 	return m

@@ -177,7 +177,9 @@ func (d *decoder) span(raw []byte, rec, line int) {
 	}
 
 	if f.attrs != nil {
-		sp.Peer = d.peer(f.attrs, sp.Kind)
+		d.attrs.Reset()
+		d.keptAttrs(&d.attrs, f.attrs)
+		sp.Attrs = d.c.Attrs(&d.attrs)
 	}
 
 	if len(d.c.Spans) == cap(d.c.Spans) && cap(d.c.Spans) < 1<<20 {
@@ -193,43 +195,71 @@ func (d *decoder) span(raw []byte, rec, line int) {
 	}
 }
 
-// peer picks the name of the remote side from span attributes, in order of
-// how surely it names a component: peer.service, then the database or
-// messaging system, then (for client calls only, where the address is the
-// callee's) server.address or its pre-1.21 name net.peer.name.
-func (d *decoder) peer(attrs *fastjson.Value, kind trace.Kind) string {
-	var best []byte
-	bestRank := 5
+// keptAttrs adds the kept attributes of an OTLP attribute list to b.
+func (d *decoder) keptAttrs(b *trace.AttrBuilder, attrs *fastjson.Value) {
 	for _, kv := range attrList(attrs) {
 		k := kv.Get("key")
 		if k == nil || k.Type() != fastjson.TypeString {
 			continue
 		}
 		kb, _ := k.StringBytes()
-		rank := 5
-		switch string(kb) {
-		case "peer.service":
-			rank = 0
-		case "db.system":
-			rank = 1
-		case "messaging.system":
-			rank = 2
-		case "server.address":
-			rank = 3
-		case "net.peer.name":
-			rank = 4
-		}
-		if rank >= bestRank || rank >= 3 && kind != trace.KindClient {
-			continue
-		}
-		if s := stringValue(kv); len(s) > 0 {
-			best, bestRank = s, rank
+		if key, ok := trace.LookupAttrKey(kb); ok {
+			setAttr(b, key, kv.Get("value"))
 		}
 	}
-	if best == nil {
-		return ""
+}
+
+// setAttr sets key k from an OTLP AnyValue: a string as it is, an
+// intValue (a decimal string or a number) in decimal, a doubleValue in
+// decimal when whole, a boolValue as "true" / "false". Arrays, key-value
+// lists and bytes name nothing tracesim uses and are left out.
+func setAttr(b *trace.AttrBuilder, k trace.AttrKey, v *fastjson.Value) {
+	if v == nil || v.Type() != fastjson.TypeObject {
+		return
 	}
-	return d.c.Intern(best)
+	o, _ := v.Object()
+	o.Visit(func(key []byte, x *fastjson.Value) {
+		switch string(key) {
+		case "stringValue", "string_value":
+			if x.Type() == fastjson.TypeString {
+				s, _ := x.StringBytes()
+				b.Set(k, s)
+			}
+		case "intValue", "int_value":
+			switch x.Type() {
+			case fastjson.TypeString:
+				s, _ := x.StringBytes()
+				if n, err := strconv.ParseInt(string(s), 10, 64); err == nil {
+					b.SetInt(k, n)
+				}
+			case fastjson.TypeNumber:
+				if n, err := x.Int64(); err == nil {
+					b.SetInt(k, n)
+				} else if f, err := x.Float64(); err == nil {
+					b.SetFloat(k, f)
+				}
+			}
+		case "doubleValue", "double_value":
+			switch x.Type() {
+			case fastjson.TypeNumber:
+				if f, err := x.Float64(); err == nil {
+					b.SetFloat(k, f)
+				}
+			case fastjson.TypeString: // "NaN", "Infinity" or a quoted number
+				s, _ := x.StringBytes()
+				if f, err := strconv.ParseFloat(string(s), 64); err == nil {
+					b.SetFloat(k, f)
+				}
+			}
+		case "boolValue", "bool_value":
+			switch x.Type() {
+			case fastjson.TypeTrue:
+				b.SetBool(k, true)
+			case fastjson.TypeFalse:
+				b.SetBool(k, false)
+			}
+		}
+	})
 }
 
 // idBytes returns the text of an id value; problem describes a value that
