@@ -47,6 +47,13 @@ func Describe(c scenarios.Change) string {
 		return fmt.Sprintf("In %s, make the sequential calls to %s run in parallel.", c.In, strings.Join(c.Calls, ", "))
 	case *scenarios.Scale:
 		var parts []string
+		if c.Pool != "" && c.Size != nil {
+			if *c.Size == 0 {
+				parts = append(parts, "no limit on its pool "+c.Pool)
+			} else {
+				parts = append(parts, fmt.Sprintf("a pool %s of %s per instance", c.Pool, plural(*c.Size, "slot")))
+			}
+		}
 		if c.Instances != nil {
 			parts = append(parts, plural(*c.Instances, "instance"))
 		}

@@ -403,3 +403,31 @@ func TestLatencyAddWrapped(t *testing.T) {
 	// resolution.
 	within(t, "exponential network +20ms", got-base, 20, 0.01)
 }
+
+// TestScalePool: a shared pool of 1 in a's instance in front of b (10 ms
+// each, 150/s: overloaded) widened to 2 slots is an M/M/2 queue; removed
+// (size 0), the calls no longer name it and nothing queues. The input
+// model is untouched, and a pool that does not exist is an error naming
+// the ones that do.
+func TestScalePool(t *testing.T) {
+	const rate, meanMS = 150.0, 10.0
+	m := model([]*topology.Step{{Call: &topology.Call{Target: "b/x", Via: "b"}}}, map[string]*topology.Operation{"b/x": leaf(expo(t, meanMS))})
+	m.Operations["a/root"].Entry.Rate = rate
+	m.Services["a"].Pools = map[string]*topology.SharedPool{"b": {Size: 1}}
+	two, zero := 2, 0
+	widened := apply(t, m, &Scale{Service: "a", Pool: "b", Size: &two})
+	mu := 1000 / meanMS
+	within(t, "pool of 2", meanOver(t, widened), meanMS+1000*erlangC(2, rate/mu)/(2*mu-rate), 0.05)
+	removed := apply(t, m, &Scale{Service: "a", Pool: "b", Size: &zero})
+	if len(removed.Services["a"].Pools) != 0 || removed.Operations["a/root"].Shapes[0].Steps[0].Call.Via != "" {
+		t.Errorf("size 0: pools %v, via %q; want both gone", removed.Services["a"].Pools, removed.Operations["a/root"].Shapes[0].Steps[0].Call.Via)
+	}
+	within(t, "no pool", meanOver(t, removed), meanMS, 0.05)
+	if m.Services["a"].Pools["b"].Size != 1 || m.Operations["a/root"].Shapes[0].Steps[0].Call.Via != "b" {
+		t.Error("the input model was changed")
+	}
+	_, _, err := Apply(m, []Change{&Scale{Service: "a", Pool: "bb", Size: &two}})
+	if err == nil || !strings.Contains(err.Error(), `no pool "bb" (did you mean "b"?)`) {
+		t.Errorf("unknown pool: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -80,12 +81,16 @@ type Parallelize struct {
 }
 
 // Scale changes a service's capacity; nil fields stay as they are.
-// Workers 0 means unlimited.
+// Workers 0 means unlimited. With Pool, Size resizes that shared pool of
+// the service (a lock, a connection or worker pool its requests share);
+// Size 0 removes the limit (the pool, and every call's via naming it).
 type Scale struct {
 	Pos
 	Service   string
 	Instances *int
 	Workers   *int
+	Pool      string
+	Size      *int
 }
 
 // Speedup multiplies the local work of a service's operations (or of
@@ -602,10 +607,17 @@ func (c *Scale) apply(s *state) error {
 	if err := s.service(c.Service); err != nil {
 		return err
 	}
-	if c.Instances == nil && c.Workers == nil {
-		return errors.New("give instances or workers")
+	if c.Instances == nil && c.Workers == nil && c.Pool == "" {
+		return errors.New("give instances, workers, or a pool and its size")
 	}
 	svc := s.m.Services[c.Service]
+	if c.Pool != "" {
+		if err := c.resizePool(s, svc); err != nil {
+			return err
+		}
+	} else if c.Size != nil {
+		return errors.New("size resizes a pool: name it (pool: ...)")
+	}
 	if c.Instances != nil {
 		if *c.Instances < 1 {
 			return fmt.Errorf("instances must be ≥ 1, got %d", *c.Instances)
@@ -617,6 +629,59 @@ func (c *Scale) apply(s *state) error {
 			return fmt.Errorf("workers must be ≥ 1, or 0 for unlimited, got %d", *c.Workers)
 		}
 		svc.Workers = *c.Workers
+	}
+	return nil
+}
+
+// resizePool applies Pool and Size.
+func (c *Scale) resizePool(s *state, svc *topology.Service) error {
+	if _, ok := svc.Pools[c.Pool]; !ok {
+		names := slices.Sorted(maps.Keys(svc.Pools))
+		have := "it has no shared pools"
+		if len(names) > 0 {
+			have = "it has " + strings.Join(names, ", ")
+		}
+		return fmt.Errorf("service %s has no pool %q%s: %s", c.Service, c.Pool, topology.Suggest(c.Pool, names), have)
+	}
+	switch {
+	case c.Size == nil:
+		return fmt.Errorf("pool %s: give its new size (size: N, or 0 to remove the limit)", c.Pool)
+	case *c.Size < 0:
+		return fmt.Errorf("pool %s: size must be ≥ 1, or 0 to remove the limit, got %d", c.Pool, *c.Size)
+	case *c.Size > 0:
+		svc.Pools[c.Pool].Size = *c.Size
+		return nil
+	}
+	delete(svc.Pools, c.Pool)
+	prefix := c.Service + "/"
+	for name, op := range s.m.Operations {
+		if !strings.HasPrefix(name, prefix) || op == nil {
+			continue
+		}
+		for _, sh := range op.Shapes {
+			for _, st := range sh.Steps {
+				for _, cl := range stepCalls(st) {
+					if cl.Via == c.Pool {
+						cl.Via = ""
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stepCalls lists the calls of a step.
+func stepCalls(st *topology.Step) []*topology.Call {
+	switch {
+	case st == nil:
+		return nil
+	case st.Call != nil:
+		return []*topology.Call{st.Call}
+	case st.Parallel != nil:
+		return st.Parallel
+	case st.Pool != nil:
+		return st.Pool.Calls
 	}
 	return nil
 }

@@ -23,6 +23,21 @@ func clone(m *topology.Model) *topology.Model {
 			e := *s.Evidence
 			c.Evidence = &e
 		}
+		if s.Pools != nil {
+			c.Pools = make(map[string]*topology.SharedPool, len(s.Pools))
+			for pn, sp := range s.Pools {
+				if sp == nil {
+					c.Pools[pn] = nil
+					continue
+				}
+				cp := *sp
+				if sp.Evidence != nil {
+					e := *sp.Evidence
+					cp.Evidence = &e
+				}
+				c.Pools[pn] = &cp
+			}
+		}
 		out.Services[name] = &c
 	}
 	for name, op := range m.Operations {

@@ -206,6 +206,9 @@ func (r *replayState) apply(c Change) error {
 	case *Parallelize:
 		return r.parallelize(c)
 	case *Scale:
+		if c.Pool != "" {
+			return errors.New("a shared pool cannot be resized in a replay: recorded calls hold no slots of it (give the model, not traces, to predict a pool change)")
+		}
 		if r.m == nil {
 			return errors.New("scale changes capacity, which a recording does not show: name a model in the scenario (model: beside traces:)")
 		}

@@ -313,7 +313,7 @@ func (p *parser) change(kind string, n *yaml.Node, what string, pos Pos) Change 
 		"cache":       {"target", "in", "hit_ratio", "hit_latency", "fill"},
 		"batch":       {"in", "calls", "max_batch", "cost"},
 		"parallelize": {"in", "calls", "pool"},
-		"scale":       {"service", "instances", "workers"},
+		"scale":       {"service", "instances", "workers", "pool", "size"},
 		"speedup":     {"service", "operation", "factor"},
 		"latency":     {"from", "to", "add"},
 		"error":       {"operation", "rate"},
@@ -377,6 +377,11 @@ func (p *parser) change(kind string, n *yaml.Node, what string, pos Pos) Change 
 		if f["workers"] != nil {
 			v := p.integer(f, "workers", what)
 			c.Workers = &v
+		}
+		c.Pool = p.str(f, "pool", what, false)
+		if f["size"] != nil {
+			v := p.integer(f, "size", what)
+			c.Size = &v
 		}
 		return c
 	case "speedup":
