@@ -41,18 +41,30 @@ package trace
 //
 //  1. a client span with a server (or consumer) span below has no peer:
 //     its callee is instrumented and named by its own spans;
-//  2. the tracer-per-component pattern: a span whose service differs from
+//  2. service.peer.name, then peer.service, then Span.Peer (Zipkin's
+//     remoteEndpoint.serviceName, which the OpenTelemetry Zipkin mapping
+//     equates with peer.service and ranks after an explicit tag): the
+//     name the caller itself gives the callee;
+//  3. the tracer-per-component pattern: a span whose service differs from
 //     its parent span's service is an execution of its own service, the
 //     component the tracer is named after (Jaeger's parent → child rule);
-//  3. service.peer.name, then peer.service: the logical name the caller
-//     gives the callee (semconv ≥ 1.39, and before);
-//  4. Span.Peer, Zipkin's remoteEndpoint.serviceName (after peer.service,
-//     per the OpenTelemetry Zipkin mapping);
-//  5. db.system.name, then db.system: the database product ("mysql",
+//  4. db.system.name, then db.system: the database product ("mysql",
 //     "redis"), Tempo's virtual-node attribute;
-//  6. messaging.system: the broker ("kafka");
-//  7. server.address, then net.peer.name: the callee's host name, the
+//  5. messaging.system: the broker ("kafka");
+//  6. server.address, then net.peer.name: the callee's host name, the
 //     OpenTelemetry Zipkin exporter's next choices for remoteEndpoint.
+//
+// The component pattern comes after the caller's explicit names because a
+// span's service can differ from its parent's for reasons other than a
+// component tracer: a service only instrumented on its client side (Tempo's
+// virtual-node test trace: a "mythical-requester" client span below a
+// "mythical-server" span, calling peer.service "external-payments-platform"),
+// or one service reporting under two names (Yelp's "yelp_main/api_proxy"
+// server with "yelp-main" memcache clients below, remoteEndpoint "memcache").
+// It comes before the product and address hints because a component's
+// tracer sets those about itself (HotROD's "mysql" spans say db.system
+// "mysql" and the server's address): the service name the user sees in
+// `inspect` and passes to `model --workers` is the better node name.
 //
 // Left out on purpose: db.name / db.namespace name a database inside a
 // server (two schemas on one server share its capacity, so they are not
@@ -65,33 +77,43 @@ package trace
 // "unknown-peer". Names are returned as the trace has them; the model
 // replaces "/" by "." as it does for services (topology.ServiceName).
 
-// peerAttrs are the attributes that name a callee, in the rule's order;
-// Span.Peer goes between the first two and the rest.
+// peerAttrs are the attributes that name a callee, in the rule's order:
+// the caller's own names (with Span.Peer after them), then hints.
 var (
-	peerAttrsFirst = [...]AttrKey{AttrServicePeerName, AttrPeerService}
-	peerAttrsLast  = [...]AttrKey{AttrDBSystemName, AttrDBSystem, AttrMessagingSystem, AttrServerAddress, AttrNetPeerName}
+	peerAttrsExplicit = [...]AttrKey{AttrServicePeerName, AttrPeerService}
+	peerAttrsHints    = [...]AttrKey{AttrDBSystemName, AttrDBSystem, AttrMessagingSystem, AttrServerAddress, AttrNetPeerName}
 )
 
-// SpanPeerName is the part of the peer-naming rule that a span alone can
-// answer (steps 3 to 7 of the rule above: attributes and Span.Peer),
-// whatever its kind and whatever is below it. Use Trace.PeerName when the
-// trace is at hand: only it knows whether a server span is below and
-// whether the span is its own component's.
-func SpanPeerName(s *Span) string {
-	for _, k := range peerAttrsFirst {
+// explicitPeerName is step 2 of the rule: the name the caller gives the
+// callee.
+func explicitPeerName(s *Span) string {
+	for _, k := range peerAttrsExplicit {
 		if v := s.Attrs.Get(k); v != "" {
 			return v
 		}
 	}
-	if s.Peer != "" {
-		return s.Peer
-	}
-	for _, k := range peerAttrsLast {
+	return s.Peer
+}
+
+func hintedPeerName(s *Span) string {
+	for _, k := range peerAttrsHints {
 		if v := s.Attrs.Get(k); v != "" {
 			return v
 		}
 	}
 	return ""
+}
+
+// SpanPeerName is the part of the peer-naming rule that a span alone can
+// answer (steps 2 and 4 to 6 above: attributes and Span.Peer), whatever
+// its kind and whatever is below it. Use Trace.PeerName when the trace is
+// at hand: only it knows whether a server span is below and whether the
+// span is its own component's.
+func SpanPeerName(s *Span) string {
+	if n := explicitPeerName(s); n != "" {
+		return n
+	}
+	return hintedPeerName(s)
 }
 
 // IsClientSide reports whether k is a kind that calls out: client or
@@ -115,19 +137,22 @@ func (t *Trace) HasServerChild(i int32) bool {
 
 // PeerName names the uninstrumented callee of span i: for a CLIENT or
 // PRODUCER span with no SERVER or CONSUMER span below, the component it
-// calls, by the rule described at the top of this file (the span's own
-// service when its tracer is named after the component; else
-// service.peer.name, peer.service, Zipkin's remoteEndpoint.serviceName,
-// db.system.name, db.system, messaging.system, server.address,
-// net.peer.name). It returns "" for any other span, and when nothing
-// names the callee.
+// calls, by the rule described at the top of this file: service.peer.name,
+// peer.service, Zipkin's remoteEndpoint.serviceName; else the span's own
+// service when it differs from its parent's (a tracer named after the
+// component); else db.system.name, db.system, messaging.system,
+// server.address, net.peer.name. It returns "" for any other span, and
+// when nothing names the callee.
 func (t *Trace) PeerName(i int32) string {
 	s := &t.Spans[i]
 	if !IsClientSide(s.Kind) || t.HasServerChild(i) {
 		return ""
 	}
+	if n := explicitPeerName(s); n != "" {
+		return n
+	}
 	if p := t.Parent[i]; p >= 0 && !s.Has(FlagNoService) && t.Spans[p].Service != s.Service {
 		return s.Service
 	}
-	return SpanPeerName(s)
+	return hintedPeerName(s)
 }

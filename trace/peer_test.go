@@ -78,7 +78,11 @@ func TestPeerName(t *testing.T) {
 		// The tracer-per-component pattern: a client span reported under
 		// its own component's service, below a span of another service.
 		{"tracer per component", []Span{root, withService(client(), "mysql")}, "mysql"},
-		{"tracer per component beats attributes", []Span{root, withService(client("peer.service", "db", "server.address", "10.0.0.5"), "mysql")}, "mysql"},
+		{"tracer per component beats product and address", []Span{root, withService(client("db.system", "mysql", "server.address", "10.0.0.5",
+			"messaging.system", "x", "net.peer.name", "db-host", "db.system.name", "mariadb"), "mysql-primary")}, "mysql-primary"},
+		{"the caller's own name beats the component pattern", []Span{root, withService(client("peer.service", "external-payments", "server.address", "10.0.0.5"), "requester")}, "external-payments"},
+		{"service.peer.name beats the component pattern", []Span{root, withService(client("service.peer.name", "payments"), "requester")}, "payments"},
+		{"remoteEndpoint beats the component pattern", []Span{root, withPeer(withService(client(), "yelp-main"), "memcache")}, "memcache"},
 		{"tracer per component below an internal span", []Span{root,
 			{ID: 2, ParentID: 1, Service: "frontend", Name: "load", Kind: KindInternal},
 			{ID: 3, ParentID: 2, Service: "redis", Name: "GET", Kind: KindClient}}, "redis"},
