@@ -9,7 +9,11 @@ type CallSpans struct {
 	// instrumentation).
 	Client int32
 	// Server is the callee's server or consumer span, or -1 when the
-	// client span reached an uninstrumented peer.
+	// client span reached an uninstrumented peer (no timed server or
+	// consumer span below it); PeerOperationNameIn names that peer. A
+	// client span reported by a tracer named after the component it
+	// stands for (service "mysql" below a "frontend" span) is such a
+	// call too: its peer is its own service.
 	Server int32
 	// Async is set for calls the caller does not wait for: FOLLOWS_FROM,
 	// outliving spans, anything below them, and producer → consumer hops.
