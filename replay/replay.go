@@ -158,7 +158,7 @@ func (c *converter) calls(t *trace.Trace, i int32) []event {
 				call: sim.ReplayCall{Async: cs.Async, Callee: c.exec(t, cs.Server)}})
 		case cs.Server < 0:
 			s := &t.Spans[cs.Client]
-			peer := &sim.ReplayExec{Op: topology.PeerOperationName(s), Error: s.Has(trace.FlagError),
+			peer := &sim.ReplayExec{Op: topology.PeerOperationNameIn(t, cs.Client), Error: s.Has(trace.FlagError),
 				Steps: []sim.ReplayStep{{Work: time.Duration(s.Duration)}}}
 			evs = append(evs, event{start: s.Start, end: s.End(), async: cs.Async,
 				call: sim.ReplayCall{Async: cs.Async, Callee: peer}})
