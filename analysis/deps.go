@@ -26,8 +26,10 @@ type Dependency struct {
 	// the calls it is computed from.
 	Latency Latency `json:"latency_ms"`
 	Timed   int     `json:"timed"`
-	// Uninstrumented is true when To never reports spans itself: it is
-	// known only as the peer of client spans.
+	// Uninstrumented is true when To executes no operation of its own (no
+	// server, consumer or root span): it is known only as the peer of
+	// client spans (trace.PeerName), or only by client spans its tracer
+	// reported under its name.
 	Uninstrumented bool `json:"uninstrumented"`
 }
 
@@ -38,18 +40,20 @@ type depAcc struct {
 	h                    hist.Hist
 }
 
-func clientSide(k trace.Kind) bool { return k == trace.KindClient || k == trace.KindProducer }
-func serverSide(k trace.Kind) bool { return k == trace.KindServer || k == trace.KindConsumer }
+func clientSide(k trace.Kind) bool { return trace.IsClientSide(k) }
+func serverSide(k trace.Kind) bool { return trace.IsServerSide(k) }
 
 // Dependencies counts service-to-service calls in traces, sorted by caller
 // then callee. A call is a span whose parent is in another service, or a
 // server-side span under a client-side span (a service calling itself
-// through the network); a client-side span with no such child is a call to
-// its Peer when it names one. One client span reaching two servers (a
-// broadcast) is two calls.
+// through the network); a client-side span with no server-side child is a
+// call to the peer trace.PeerName names, if any (a span reported under
+// the peer's own name already counts as a call from its parent's
+// service). One client span reaching two servers (a broadcast) is two
+// calls.
 func Dependencies(traces []trace.Trace) []Dependency {
 	acc := make(map[depKey]*depAcc)
-	services := make(map[string]bool)
+	executing := make(map[string]bool)
 	var matched []bool
 	record := func(from, to string, s *trace.Span, failed bool) {
 		k := depKey{from, to}
@@ -73,8 +77,10 @@ func Dependencies(traces []trace.Trace) []Dependency {
 		clear(matched)
 		for i := range t.Spans {
 			s := &t.Spans[i]
-			services[s.Service] = true
 			p := t.Parent[i]
+			if p < 0 || serverSide(s.Kind) {
+				executing[s.Service] = true
+			}
 			if p < 0 {
 				continue
 			}
@@ -93,15 +99,18 @@ func Dependencies(traces []trace.Trace) []Dependency {
 		}
 		for i := range t.Spans {
 			s := &t.Spans[i]
-			if clientSide(s.Kind) && !matched[i] && s.Peer != "" && s.Peer != s.Service {
-				record(s.Service, s.Peer, s, s.Has(trace.FlagError))
+			if matched[i] {
+				continue
+			}
+			if peer := t.PeerName(int32(i)); peer != "" && peer != s.Service {
+				record(s.Service, peer, s, s.Has(trace.FlagError))
 			}
 		}
 	}
 	out := make([]Dependency, 0, len(acc))
 	for k, a := range acc {
 		d := Dependency{From: k.from, To: k.to, Calls: a.calls, Errors: a.errors, Timed: a.timed,
-			Latency: LatencyOf(&a.h), Uninstrumented: !services[k.to]}
+			Latency: LatencyOf(&a.h), Uninstrumented: !executing[k.to]}
 		d.ErrorRate = round(float64(a.errors)/float64(a.calls), 6)
 		out = append(out, d)
 	}

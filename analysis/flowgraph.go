@@ -107,8 +107,10 @@ func flowKeyOf(s *trace.Span) flowNodeKey {
 // BuildFlows returns the flow graph of every endpoint in traces, sorted by
 // endpoint. A trace contributes the tree below its main root (see
 // MainRoot); orphaned fragments are left out, as their caller is unknown.
-// Client-side spans without children that name a Peer get an edge to a
-// peer node, so uninstrumented callees appear.
+// A client-side span with no server-side span below gets an edge to a
+// peer node named by trace.PeerName, so uninstrumented callees appear
+// (unless the span is reported under the peer's own name: then it is
+// that node already).
 func BuildFlows(traces []trace.Trace) []*Flow {
 	accs := make(map[string]*flowAcc)
 	var stack []int32
@@ -149,8 +151,8 @@ func BuildFlows(traces []trace.Trace) []*Flow {
 				}
 			}
 			stack = append(stack, kids...)
-			if len(kids) == 0 && clientSide(s.Kind) && s.Peer != "" {
-				pk := flowNodeKey{service: s.Peer, kind: PeerKind}
+			if peer := t.PeerName(i); peer != "" && peer != s.Service {
+				pk := flowNodeKey{service: peer, kind: PeerKind}
 				ps := a.stat(a.nodes, pk)
 				e := a.edge(flowEdgeKey{k, pk})
 				ps.n++

@@ -82,12 +82,15 @@ type QualitySummary struct {
 	Findings          []string       `json:"findings"`
 }
 
-// Summary is what `tracesim inspect` reports.
+// Summary is what `tracesim inspect` reports. Peers are the uninstrumented
+// callees: the names trace.PeerName gives client and producer spans with
+// no server or consumer span below, less the services that execute
+// operations of their own (report server, consumer or root spans).
 type Summary struct {
 	Traces    int               `json:"traces"`
 	Spans     int               `json:"spans"`
 	Services  []string          `json:"services"`
-	Peers     []string          `json:"peers"` // remote names that never report spans themselves
+	Peers     []string          `json:"peers"` // uninstrumented callees, named by trace.PeerName
 	Endpoints []EndpointSummary `json:"endpoints"`
 	Quality   QualitySummary    `json:"quality"`
 }
@@ -108,6 +111,7 @@ func Summarize(r *trace.Result) *Summary {
 	s := &Summary{Traces: len(r.Traces), Spans: len(r.Spans)}
 	acc := make(map[endpointKey]*endpointAcc)
 	services := make(map[string]bool)
+	executing := make(map[string]bool)
 	peers := make(map[string]bool)
 	q := &s.Quality
 	for ti := range r.Traces {
@@ -139,13 +143,16 @@ func Summarize(r *trace.Result) *Summary {
 			} else {
 				services[sp.Service] = true
 			}
-			if sp.Peer != "" {
-				peers[sp.Peer] = true
+			if t.Parent[i] < 0 || trace.IsServerSide(sp.Kind) {
+				executing[sp.Service] = true
+			}
+			if p := t.PeerName(int32(i)); p != "" {
+				peers[p] = true
 			}
 		}
 	}
 	for p := range peers {
-		if services[p] {
+		if executing[p] {
 			delete(peers, p)
 		}
 	}
