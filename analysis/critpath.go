@@ -207,6 +207,10 @@ type PathEntry struct {
 	// Share is MsPerTrace over the endpoint's mean latency; the shares of
 	// an endpoint sum to 1 (up to rounding).
 	Share float64 `json:"share"`
+	// WaitMsPerTrace is the part of MsPerTrace that was waiting (for a
+	// lock, a pooled connection or worker, the callee's worker) rather
+	// than work, when the waits are known (see AnalyzeCriticalPathsWaits).
+	WaitMsPerTrace float64 `json:"waiting_ms_per_trace,omitempty"`
 }
 
 // EndpointPath is the critical path of one endpoint (root operation),
@@ -234,6 +238,7 @@ func (o opName) String() string { return o.service + "/" + o.name }
 type pathOpAcc struct {
 	self  int64
 	count int64
+	wait  int64
 }
 
 type endpointPathAcc struct {
@@ -247,6 +252,13 @@ type endpointPathAcc struct {
 // aggregates it per endpoint, the operation of the trace's main root.
 // Endpoints are sorted by name, their entries by share, largest first.
 func AnalyzeCriticalPaths(traces []trace.Trace) *CriticalPaths {
+	return AnalyzeCriticalPathsWaits(traces, nil)
+}
+
+// AnalyzeCriticalPathsWaits is AnalyzeCriticalPaths with the waiting each
+// span holds (ns; topology.Waits finds it): the part of a span's time on
+// the path that was waiting, up to its wait, is reported apart from work.
+func AnalyzeCriticalPathsWaits(traces []trace.Trace, waits map[trace.SpanRef]int64) *CriticalPaths {
 	out := &CriticalPaths{Traces: len(traces), Endpoints: []EndpointPath{}}
 	acc := make(map[string]*endpointPathAcc) // by printed name, as --endpoint selects
 	names := make(map[opName]string)         // one name string per endpoint, not per trace
@@ -282,6 +294,9 @@ func AnalyzeCriticalPaths(traces []trace.Trace) *CriticalPaths {
 			}
 			o.self += st.self
 			o.count++
+			if w, ok := waits[t.Ref(st.span)]; ok {
+				o.wait += min(w, st.self)
+			}
 		}
 	}
 	for ep, a := range acc {
@@ -295,9 +310,10 @@ func AnalyzeCriticalPaths(traces []trace.Trace) *CriticalPaths {
 		entries := make([]sortable, 0, len(a.ops))
 		for k, o := range a.ops {
 			pe := PathEntry{
-				Operation:     k.String(),
-				MsPerTrace:    round(float64(o.self)/1e6/float64(a.traces), 6),
-				CountPerTrace: round(float64(o.count)/float64(a.traces), 6),
+				Operation:      k.String(),
+				MsPerTrace:     round(float64(o.self)/1e6/float64(a.traces), 6),
+				CountPerTrace:  round(float64(o.count)/float64(a.traces), 6),
+				WaitMsPerTrace: round(float64(o.wait)/1e6/float64(a.traces), 6),
 			}
 			if a.rootSum > 0 {
 				pe.Share = round(float64(o.self)/float64(a.rootSum), 6)

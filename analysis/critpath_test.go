@@ -267,9 +267,9 @@ func TestAnalyzeCriticalPaths(t *testing.T) {
 	// A: 30 + 30 = 60 ms over 2 traces = 30 ms/trace, share 60/150.
 	// B: 30 + 20 = 50 → 25 ms/trace, 1.5 spans/trace; C: 40 → 20, 0.5.
 	want := []PathEntry{
-		{"a/A", 30, 1, 0.4},
-		{"b/B", 25, 1.5, 0.333333},
-		{"c/C", 20, 0.5, 0.266667},
+		{"a/A", 30, 1, 0.4, 0},
+		{"b/B", 25, 1.5, 0.333333, 0},
+		{"c/C", 20, 0.5, 0.266667, 0},
 	}
 	if len(a.CriticalPath) != len(want) {
 		t.Fatalf("entries %+v", a.CriticalPath)

@@ -88,7 +88,23 @@ type BuildReport struct {
 // samples without the waits, so that the simulator adds them back at
 // whatever load it runs. opt.Workers overrides an inferred limit.
 func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *BuildReport, error) {
-	b := &builder{
+	b := newBuilder()
+	window, err := b.collect(ctx, res)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(b.ops) == 0 {
+		return nil, nil, fmt.Errorf("no timed server or root spans to build a model from")
+	}
+	m, err := b.finish(window, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, b.report, nil
+}
+
+func newBuilder() *builder {
+	return &builder{
 		ops:         map[string]*opAcc{},
 		edges:       map[string]*[]float64{},
 		services:    map[string]*svcAcc{},
@@ -96,14 +112,20 @@ func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *B
 		endpointIDs: map[endpoint]int32{},
 		serviceIDs:  map[string]int32{},
 	}
+}
+
+// collect reads every execution of res into b and returns the time the
+// entry requests span, in seconds (0 with fewer than two).
+func (b *builder) collect(ctx context.Context, res *trace.Result) (float64, error) {
 	var firstRoot, lastRoot int64
 	roots := 0
 	for ti := range res.Traces {
 		if ti%256 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return 0, err
 			}
 		}
+		b.traceID = res.Traces[ti].ID
 		t := &res.Traces[ti]
 		for i := range t.Spans {
 			s := &t.Spans[i]
@@ -131,19 +153,14 @@ func Build(ctx context.Context, res *trace.Result, opt BuildOptions) (*Model, *B
 		}
 	}
 	if len(b.ops) == 0 {
-		return nil, nil, fmt.Errorf("no timed server or root spans to build a model from")
+		return 0, fmt.Errorf("no timed server or root spans to build a model from")
 	}
-	window := 0.0
-	if roots > 1 {
-		// Extend the first-to-last span by one mean gap: n arrivals
-		// cover n gaps, not n-1.
-		window = float64(lastRoot-firstRoot) / 1e9 * float64(roots) / float64(roots-1)
+	if roots < 2 {
+		return 0, nil
 	}
-	m, err := b.finish(window, opt)
-	if err != nil {
-		return nil, nil, err
-	}
-	return m, b.report, nil
+	// Extend the first-to-last span by one mean gap: n arrivals cover n
+	// gaps, not n-1.
+	return float64(lastRoot-firstRoot) / 1e9 * float64(roots) / float64(roots-1), nil
 }
 
 type svcAcc struct {
@@ -211,6 +228,9 @@ type builder struct {
 	serviceNames []string
 	serviceIDs   map[string]int32
 	execs        int32
+	traceID      trace.TraceID // the trace being read
+	// spanWaits is the waiting found in each span (Waits).
+	spanWaits map[trace.SpanRef]int64
 	// scratch
 	events []event
 	walker CallWalker
@@ -282,7 +302,8 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 		// Nothing traced its arrival: its use starts with its span.
 		callee := b.endpointID(svcName, s.Instance)
 		b.uses = append(b.uses, use{caller: -1, callee: callee, svc: b.serviceID(svcName), exec: -1,
-			cStart: noTime, sStart: s.Start, sEnd: s.End(), gapStart: noTime})
+			cStart: noTime, sStart: s.Start, sEnd: s.End(), gapStart: noTime,
+			tr: b.traceID, execSpan: s.ID})
 	}
 
 	b.collectCalls(t, i, name, s, exec)
@@ -304,7 +325,11 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 	b.events = b.events[:0]
 	callerID := b.endpointID(ServiceName(s), s.Instance)
 	b.walker.Calls(t, i, func(cs CallSpans) {
-		u := use{caller: callerID, exec: exec, cStart: noTime, sStart: noTime, gapStart: noTime, async: cs.Async}
+		u := use{caller: callerID, exec: exec, cStart: noTime, sStart: noTime, gapStart: noTime, async: cs.Async,
+			tr: b.traceID, execSpan: s.ID}
+		if cs.Client >= 0 {
+			u.client = t.Spans[cs.Client].ID
+		}
 		var ev event
 		switch {
 		case cs.Client < 0:

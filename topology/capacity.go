@@ -2,6 +2,7 @@ package topology
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracesim/tracesim/topology/queue"
+	"github.com/tracesim/tracesim/trace"
 )
 
 // This file finds where requests wait (DESIGN.md: "Recorded time is work
@@ -75,6 +77,11 @@ type use struct {
 	own            sampleRef
 	gap            sampleRef
 	async          bool
+	// Where the use is in the traces: the client span (none: the zero
+	// SpanID) and the caller's execution span (the use's own server span
+	// for a root).
+	tr               trace.TraceID
+	client, execSpan trace.SpanID
 }
 
 type endpoint struct{ svc, inst string }
@@ -433,7 +440,8 @@ func (b *builder) correctWait(id int32, w int64) {
 	*v = math.Max(0, 2*float64(u.cEnd-u.sEnd))
 }
 
-// applyWaits corrects the samples of every use of the limited groups.
+// applyWaits corrects the samples of every use of the limited groups,
+// and notes each wait on the client span that holds it.
 func (b *builder) applyWaits(gs []*group) {
 	for _, g := range gs {
 		if g.waits == nil {
@@ -441,8 +449,37 @@ func (b *builder) applyWaits(gs []*group) {
 		}
 		for i, id := range g.uses {
 			b.correctWait(id, g.waits[i])
+			if u := &b.uses[id]; u.client != 0 {
+				b.noteWait(u.tr, u.client, g.waits[i])
+			}
 		}
 	}
+}
+
+// noteWait records that span s of trace tr holds w ns of waiting.
+func (b *builder) noteWait(tr trace.TraceID, s trace.SpanID, w int64) {
+	if w <= 0 {
+		return
+	}
+	if b.spanWaits == nil {
+		b.spanWaits = map[trace.SpanRef]int64{}
+	}
+	b.spanWaits[trace.SpanRef{Trace: tr, Span: s}] += w
+}
+
+// Waits finds where the requests of res waited, as Build does (opt's
+// Capacity and Workers alike), and returns the waiting each span holds in
+// ns: a client span the time it waited for a connection, a lock or the
+// callee's worker; an execution's span the time it waited for a worker
+// pool of its own before a call. Spans that did not wait are absent.
+// The critical path uses it to tell waiting from work.
+func Waits(ctx context.Context, res *trace.Result, opt BuildOptions) (map[trace.SpanRef]int64, error) {
+	b := newBuilder()
+	if _, err := b.collect(ctx, res); err != nil {
+		return nil, err
+	}
+	b.inferCapacity(opt)
+	return b.spanWaits, nil
 }
 
 // evidenceOf merges the results of a resource's groups.
@@ -745,6 +782,9 @@ func (b *builder) applyBeforeSpan(name string, gs []*group, plan *capacityPlan) 
 			if u := &b.uses[id]; u.gap.ok() {
 				(*u.gap.list)[u.gap.idx] = math.NaN()
 			}
+		}
+		for i, id := range g.uses {
+			b.noteWait(b.uses[id].tr, b.uses[id].execSpan, g.waits[i])
 		}
 	}
 	b.applyCallerPool(name, gs, WaitBeforeSpan, plan)

@@ -13,12 +13,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tracesim/tracesim/analysis"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
 	"github.com/tracesim/tracesim/internal/cmdutil"
+	"github.com/tracesim/tracesim/topology"
 	"github.com/tracesim/tracesim/trace"
 	"github.com/tracesim/tracesim/trace/load"
 )
@@ -178,7 +180,11 @@ func Run(ctx context.Context, opts *Options) error {
 	case opts.View == "gantt" && !opts.JSON:
 		return writeGantt(opts, traces)
 	}
-	rep, err := build(opts, traces)
+	// Where requests waited (queue inference over every trace, as model
+	// does): the critical path tells waiting from work. Traces a model
+	// cannot be built from have no waits to show.
+	waits, _ := topology.Waits(ctx, res, topology.BuildOptions{})
+	rep, err := build(opts, traces, waits)
 	if err != nil {
 		return err
 	}
@@ -190,8 +196,8 @@ func Run(ctx context.Context, opts *Options) error {
 	})
 }
 
-func build(opts *Options, traces []trace.Trace) (*Report, error) {
-	rep := &Report{CriticalPaths: analysis.AnalyzeCriticalPaths(traces)}
+func build(opts *Options, traces []trace.Trace, waits map[trace.SpanRef]int64) (*Report, error) {
+	rep := &Report{CriticalPaths: analysis.AnalyzeCriticalPathsWaits(traces, waits)}
 	if opts.shows("critical-path") && opts.Trace != "" {
 		t, err := analysis.SelectTrace(traces, opts.Trace)
 		if err != nil {
@@ -398,8 +404,18 @@ func printCriticalPaths(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "\ncritical path of %s: %d traces, mean %.3f ms, p50 %.3f, p90 %.3f, p99 %.3f ms\n",
 			e.Endpoint, e.Traces, l.Mean, l.P50, l.P90, l.P99)
 		tw := cmdutil.Table(w)
-		fmt.Fprintln(tw, "  OPERATION\tMS/TRACE\tSPANS/TRACE\tSHARE")
+		waited := slices.ContainsFunc(e.CriticalPath, func(p analysis.PathEntry) bool { return p.WaitMsPerTrace > 0 })
+		if waited {
+			// Waiting (for a lock, a pool, a worker) apart from work.
+			fmt.Fprintln(tw, "  OPERATION\tMS/TRACE\tWORK\tWAITING\tSPANS/TRACE\tSHARE")
+		} else {
+			fmt.Fprintln(tw, "  OPERATION\tMS/TRACE\tSPANS/TRACE\tSHARE")
+		}
 		for _, p := range e.CriticalPath {
+			if waited {
+				fmt.Fprintf(tw, "  %s\t%.3f\t%.3f\t%.3f\t%.2f\t%.1f%%\n", p.Operation, p.MsPerTrace, p.MsPerTrace-p.WaitMsPerTrace, p.WaitMsPerTrace, p.CountPerTrace, 100*p.Share)
+				continue
+			}
 			fmt.Fprintf(tw, "  %s\t%.3f\t%.2f\t%.1f%%\n", p.Operation, p.MsPerTrace, p.CountPerTrace, 100*p.Share)
 		}
 		if err := tw.Flush(); err != nil {

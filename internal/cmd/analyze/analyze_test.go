@@ -16,6 +16,7 @@ import (
 
 	"github.com/tracesim/tracesim/analysis"
 	"github.com/tracesim/tracesim/internal/cmd/inspect"
+	"github.com/tracesim/tracesim/internal/cmd/simulate"
 	"github.com/tracesim/tracesim/internal/cmdutil"
 )
 
@@ -339,7 +340,7 @@ func TestStreamedJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := build(opts, res.Traces)
+		rep, err := build(opts, res.Traces, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,5 +361,64 @@ func TestStreamedJSON(t *testing.T) {
 			rep.CCT.Nodes = []analysis.CCTNode{}
 			check(rep)
 		}
+	}
+}
+
+// TestCriticalPathWaiting: on traces of a system whose callers queue for a
+// pool of 2 in front of a 10 ms database, the critical path tells the
+// waiting inside the client spans from the work: the client span's work
+// part is the database's 10 ms (±5%), the rest of it is waiting, and the
+// table gets WORK and WAITING columns.
+func TestCriticalPathWaiting(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.yaml")
+	if err := os.WriteFile(model, []byte(`version: 1
+services:
+  fe: {instances: 2, pools: {db: {size: 2}}}
+  db: {peer: true}
+operations:
+  fe/GET:
+    entry: {rate: 260/s}
+    shapes:
+      - weight: 1
+        steps:
+          - work: {exponential: {mean: 1ms}}
+          - call: db/SELECT
+            via: db
+  db/SELECT:
+    shapes: [{weight: 1, steps: [{work: {exponential: {mean: 10ms}}}]}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	traces := filepath.Join(dir, "traces.json")
+	var log bytes.Buffer
+	if err := simulate.Run(context.Background(), &simulate.Options{IO: &cmdutil.IO{Out: &log, ErrOut: &log}, Model: model,
+		Duration: 60e9, Seed: 5, Replications: 1, RateFactor: 1, Balance: "round-robin", EmitMax: 200000,
+		EmitTraces: traces, EmitFormat: "zipkin"}); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	var doc analysis.CriticalPaths
+	if err := json.Unmarshal([]byte(mustRun(t, Options{JSON: true}, traces)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Endpoints) != 1 {
+		t.Fatalf("endpoints %+v", doc.Endpoints)
+	}
+	var client *analysis.PathEntry
+	for i, p := range doc.Endpoints[0].CriticalPath {
+		if p.Operation == "fe/SELECT" {
+			client = &doc.Endpoints[0].CriticalPath[i]
+		}
+	}
+	if client == nil {
+		t.Fatalf("no client span on the path: %+v", doc.Endpoints[0].CriticalPath)
+	}
+	work := client.MsPerTrace - client.WaitMsPerTrace
+	t.Logf("fe/SELECT on the path: %.3f ms per trace, %.3f waiting, %.3f work", client.MsPerTrace, client.WaitMsPerTrace, work)
+	if client.WaitMsPerTrace <= 1 || math.Abs(work-10) > 0.5 {
+		t.Errorf("waiting %.3f ms, work %.3f ms; want the 10 ms of work apart from over a millisecond of waiting", client.WaitMsPerTrace, work)
+	}
+	if out := mustRun(t, Options{}, traces); !strings.Contains(out, "WAITING") {
+		t.Errorf("table has no WAITING column:\n%s", out)
 	}
 }
