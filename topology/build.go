@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -19,6 +20,12 @@ type BuildOptions struct {
 	// Workers sets the workers per instance of named services, overriding
 	// what the traces show.
 	Workers map[string]int
+	// Pools states shared pools the traces cannot show (too little
+	// concurrency in them): "caller:callee" → size gives service caller
+	// a pool named callee, per instance, that all its calls to service
+	// callee go through (a connection pool, or a lock when 1), waited for
+	// inside the client span. It overrides what inference found there.
+	Pools map[string]int
 	// Capacity is CapacityInfer (the default, ""): every resource whose
 	// traces show uses waiting for a limited number of servers gets
 	// that limit, and the waits are taken out of the fitted samples (see
@@ -707,6 +714,26 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		if _, ok := m.Services[n]; !ok {
 			return nil, fmt.Errorf("workers given for service %q, which is not in the traces%s", n, Suggest(n, names))
 		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(opt.Pools)) {
+		caller, callee, ok := strings.Cut(key, ":")
+		size := opt.Pools[key]
+		switch {
+		case !ok || caller == "" || callee == "":
+			return nil, fmt.Errorf("pool %q: expected caller:callee, two services", key)
+		case size < 1:
+			return nil, fmt.Errorf("pool %s: size %d, need ≥ 1", key, size)
+		case m.Services[caller] == nil:
+			return nil, fmt.Errorf("pool %s: service %q is not in the traces%s", key, caller, Suggest(caller, names))
+		case m.Services[callee] == nil:
+			return nil, fmt.Errorf("pool %s: service %q is not in the traces%s", key, callee, Suggest(callee, names))
+		}
+		svc := m.Services[caller]
+		if svc.Pools == nil {
+			svc.Pools = map[string]*SharedPool{}
+		}
+		svc.Pools[callee] = &SharedPool{Size: size, Evidence: &CapacityEvidence{Note: "stated (--pool)"}}
+		plan.via[[2]string{caller, callee}] = callee
 	}
 
 	opNames := make([]string, 0, len(b.ops))

@@ -182,3 +182,42 @@ operations:
 		t.Errorf("summary reports waiting:\n%s", summary)
 	}
 }
+
+// TestStatedPool: traces of one client at a time show no concurrency,
+// so nothing can be inferred; --pool states the lock or pool they cannot
+// show, and the model carries it (calls via it) with the evidence that
+// it was stated. An unknown service is an error naming the nearest.
+func TestStatedPool(t *testing.T) {
+	traces := emitUsers(t, `version: 1
+services:
+  fe: {}
+  db: {peer: true}
+operations:
+  fe/GET:
+    entry: {rate: 10/s}
+    shapes:
+      - weight: 1
+        steps:
+          - work: {exponential: {mean: 1ms}}
+          - call: db/SELECT
+  db/SELECT:
+    shapes: [{weight: 1, steps: [{work: {exponential: {mean: 10ms}}}]}]
+`, 1)
+	text, _, err := run(t, &Options{Inputs: []string{traces}, Pools: map[string]int{"fe:db": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := topology.Read(strings.NewReader(text), "model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Services["fe"].Pools["db"]; p == nil || p.Size != 1 || p.Evidence == nil || p.Evidence.Note != "stated (--pool)" {
+		t.Errorf("fe pools %+v, want db of 1, stated", m.Services["fe"].Pools)
+	}
+	if c := m.Operations["fe/GET"].Shapes[0].Steps[1].Call; c.Via != "db" {
+		t.Errorf("call %+v, want via db", c)
+	}
+	if _, _, err := run(t, &Options{Inputs: []string{traces}, Pools: map[string]int{"fe:dbb": 1}}); err == nil || !strings.Contains(err.Error(), `(did you mean "db"?)`) {
+		t.Errorf("unknown callee: %v", err)
+	}
+}

@@ -25,6 +25,8 @@ type Options struct {
 	Format  string
 	Strict  bool
 	Workers map[string]int
+	// Pools are --pool caller:callee=N.
+	Pools map[string]int
 	// Capacity is "infer" (or "", or the older "observed") or "none".
 	Capacity string
 }
@@ -57,7 +59,8 @@ limit is inferred from fewer than 30 uses that found the resource busy.
 work); --workers svc=N states a service's workers, for any service or peer
 that inspect lists. A summary of what was found goes to stderr.`,
 		Example: `  tracesim model examples/traces -o model.yaml
-  tracesim model traces.json --workers db=8 --workers frontend=64 -o model.yaml`,
+  tracesim model traces.json --workers db=8 --workers frontend=64 -o model.yaml
+  tracesim model one-client.json --pool frontend:mysql=1 -o model.yaml   # a lock the traces cannot show`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
@@ -67,7 +70,8 @@ that inspect lists. A summary of what was found goes to stderr.`,
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "write the model to this file (default: stdout)")
 	cmd.Flags().StringVar(&opts.Format, "format", "", "force the input format: "+strings.Join(load.Formats, ", ")+" (default: detect)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail on partially readable inputs")
-	cmd.Flags().StringToIntVar(&opts.Workers, "workers", nil, "workers per instance of a service, as service=N (repeatable)")
+	cmd.Flags().StringToIntVar(&opts.Workers, "workers", nil, "workers per instance of a service or peer, as service=N (repeatable)")
+	cmd.Flags().StringToIntVar(&opts.Pools, "pool", nil, "a pool (or, of 1, a lock) per instance of a caller, shared by its requests, in front of its calls to a service, as caller:callee=N (repeatable)")
 	cmd.Flags().StringVar(&opts.Capacity, "capacity", "infer", `"infer": find limited resources from span timing; "none": no limits but --workers`)
 	return cmd
 }
@@ -99,7 +103,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers, Capacity: capacity})
+	m, rep, err := topology.Build(ctx, res, topology.BuildOptions{Workers: opts.Workers, Pools: opts.Pools, Capacity: capacity})
 	if err != nil {
 		return fmt.Errorf("building the model: %w", err)
 	}
