@@ -35,6 +35,18 @@ type BuildOptions struct {
 	Capacity string
 }
 
+// ParseCapacity maps a --capacity flag ("infer", "none", or the older
+// "observed") to BuildOptions.Capacity.
+func ParseCapacity(flag string) (string, error) {
+	switch flag {
+	case "", "infer", CapacityObserved:
+		return CapacityInfer, nil
+	case CapacityNone:
+		return CapacityNone, nil
+	}
+	return "", fmt.Errorf("--capacity %q: want infer or none", flag)
+}
+
 // Capacity modes of BuildOptions.
 const (
 	CapacityInfer = ""

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,21 +35,38 @@ type SuiteRun struct {
 	Topology  string // resolved against the suite file's directory
 	Workload  testbed.Workload
 	Scenarios []string // resolved likewise
+	// Baseline, when set, is the workload of the traced baseline (see
+	// Config.BaselineWorkload).
+	Baseline *testbed.Workload
+	// Workers, Pools and Capacity go to the model built from the traces
+	// (see Config).
+	Workers  map[string]int
+	Pools    map[string]int
+	Capacity string
+}
+
+// workloadFile is a workload as a suite file writes it.
+type workloadFile struct {
+	Rate     string `yaml:"rate"`
+	Users    int    `yaml:"users"`
+	Think    string `yaml:"think"`
+	Duration string `yaml:"duration"`
+	Warmup   string `yaml:"warmup"`
 }
 
 type suiteFile struct {
 	BaselineDuration string `yaml:"baseline_duration"`
 	RepeatBaseline   bool   `yaml:"repeat_baseline"`
 	Runs             []struct {
-		Name     string `yaml:"name"`
-		Topology string `yaml:"topology"`
-		Workload struct {
-			Rate     string `yaml:"rate"`
-			Users    int    `yaml:"users"`
-			Think    string `yaml:"think"`
-			Duration string `yaml:"duration"`
-			Warmup   string `yaml:"warmup"`
-		} `yaml:"workload"`
+		Name     string        `yaml:"name"`
+		Topology string        `yaml:"topology"`
+		Workload workloadFile  `yaml:"workload"`
+		Baseline *workloadFile `yaml:"baseline"`
+		Model    struct {
+			Workers  map[string]int `yaml:"workers"`
+			Pools    map[string]int `yaml:"pools"`
+			Capacity string         `yaml:"capacity"`
+		} `yaml:"model"`
 		Scenarios []string `yaml:"scenarios"`
 	} `yaml:"runs"`
 }
@@ -86,7 +104,18 @@ func LoadSuite(path string) (*Suite, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: workload: %w", where, err)
 		}
-		sr := SuiteRun{Name: r.Name, Topology: filepath.Join(dir, r.Topology), Workload: w}
+		sr := SuiteRun{Name: r.Name, Topology: filepath.Join(dir, r.Topology), Workload: w,
+			Workers: r.Model.Workers, Pools: r.Model.Pools, Capacity: r.Model.Capacity}
+		if b := r.Baseline; b != nil {
+			bw, err := parseWorkload(b.Rate, b.Users, b.Think, b.Duration, b.Warmup)
+			if err != nil {
+				return nil, fmt.Errorf("%s: baseline: %w", where, err)
+			}
+			sr.Baseline = &bw
+		}
+		if c := r.Model.Capacity; c != "" && c != topology.CapacityNone && c != "infer" {
+			return nil, fmt.Errorf("%s: model.capacity %q: expected infer or none", where, c)
+		}
 		for _, sc := range r.Scenarios {
 			sr.Scenarios = append(sr.Scenarios, filepath.Join(dir, sc))
 		}
@@ -177,6 +206,10 @@ func RunSuite(ctx context.Context, s *Suite, base Config, done func(SuiteRun, *R
 		}
 		cfg := base
 		cfg.Topology, cfg.TopologyPath, cfg.Workload = m, r.Topology, r.Workload
+		cfg.BaselineWorkload, cfg.Workers, cfg.Pools = r.Baseline, r.Workers, r.Pools
+		if r.Capacity == topology.CapacityNone {
+			cfg.Capacity = topology.CapacityNone
+		}
 		if s.BaselineDuration > 0 {
 			cfg.BaselineDuration = s.BaselineDuration
 		}
@@ -203,16 +236,16 @@ func RunSuite(ctx context.Context, s *Suite, base Config, done func(SuiteRun, *R
 // meets the goals.
 func Markdown(w io.Writer, results []*Result) error {
 	var b strings.Builder
-	b.WriteString("| run | case | endpoint | p50 ms measured → predicted | err p50 | p99 ms measured → predicted | err p99 | in PI95 (p50, p99) | goal |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| run | case | endpoint | p50 ms measured → predicted | err p50 | p99 ms measured → predicted | err p99 | noise p50, p99 | in PI95 (p50, p99) | goal |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		for _, e := range r.SelfCheck.Endpoints {
-			fmt.Fprintf(&b, "| %s | *self-check: topology simulated* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | %s, %s | — |\n",
+			fmt.Fprintf(&b, "| %s | *self-check: topology simulated* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | — | %s, %s | — |\n",
 				r.Name, e.Endpoint, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
 				e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], yes(e.Inside["p50"]), yes(e.Inside["p99"]))
 		}
 		for _, n := range r.Repeat {
-			fmt.Fprintf(&b, "| %s | *noise: baseline run again* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | — | — |\n",
+			fmt.Fprintf(&b, "| %s | *noise: baseline run again* | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | — | — | — |\n",
 				r.Name, n.Endpoint, n.First.P50, n.Second.P50, n.P50Pct, n.First.P99, n.Second.P99, n.P99Pct)
 		}
 		for _, c := range append([]CaseResult{r.Baseline}, r.Cases...) {
@@ -222,18 +255,26 @@ func Markdown(w io.Writer, results []*Result) error {
 			}
 			for _, e := range c.Endpoints {
 				goal := "miss"
-				if e.Pass {
+				switch {
+				case e.Pass:
 					goal = "ok"
+				case e.WithinNoise:
+					goal = "ok (noise)"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | %s, %s | %s |\n",
+				noise := "—"
+				if e.NoisePct != nil {
+					noise = fmt.Sprintf("%.1f%%, %.1f%%", math.Abs(e.NoisePct["p50"]), math.Abs(e.NoisePct["p99"]))
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %.2f → %.2f | %+.1f%% | %.2f → %.2f | %+.1f%% | %s | %s, %s | %s |\n",
 					r.Name, name, e.Endpoint, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
-					e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], yes(e.Inside["p50"]), yes(e.Inside["p99"]), goal)
+					e.Measured.P99, e.Predicted.P99, e.ErrorPct["p99"], noise, yes(e.Inside["p50"]), yes(e.Inside["p99"]), goal)
 			}
 		}
 	}
 	pass, total := Summary(results)
-	fmt.Fprintf(&b, "\n%d of %d case endpoints meet the goal (|error| ≤ %.0f%% at p50 and ≤ %.0f%% at p99).\n",
-		pass, total, 100*GoalP50, 100*GoalP99)
+	noisy := SummaryNoise(results)
+	fmt.Fprintf(&b, "\n%d of %d case endpoints meet the goal (|error| ≤ %.0f%% at p50 and ≤ %.0f%% at p99); %d more are within the run-to-run noise measured for their run.\n",
+		pass, total, 100*GoalP50, 100*GoalP99, noisy-pass)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -243,6 +284,22 @@ func yes(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// SummaryNoise counts the case endpoints (baselines excluded) meeting
+// the goal or within their run's noise.
+func SummaryNoise(results []*Result) int {
+	n := 0
+	for _, r := range results {
+		for _, c := range r.Cases {
+			for _, e := range c.Endpoints {
+				if e.WithinNoise {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // Summary counts the case endpoints (baselines excluded) meeting the goal.

@@ -49,9 +49,19 @@ type Config struct {
 	// simulates as long as the testbed measures, so the spread of the
 	// replications is the spread a measured run would have.
 	Replications int
-	// Capacity says how the model built from traces gets its workers:
+	// Capacity says how the model built from traces gets its limits:
 	// see topology.BuildOptions.Capacity.
 	Capacity string
+	// Workers and Pools state capacity for the model that its traces
+	// cannot show (topology.BuildOptions): to predict many clients from
+	// the traces of one, say.
+	Workers map[string]int
+	Pools   map[string]int
+	// BaselineWorkload, when set, is the workload of the traced
+	// baseline the model is built from, instead of Workload (with
+	// BaselineDuration): the cases still run Workload. Predicting one
+	// load from traces of another.
+	BaselineWorkload *testbed.Workload
 	// BaselineDuration is the measured period of the traced baseline run
 	// the model is built from (default: Workload.Duration). Longer gives
 	// the model more data; the cases still run Workload.Duration.
@@ -93,6 +103,13 @@ type Check struct {
 	Inside map[string]bool `json:"inside_pi95"`
 	// Pass: |error| ≤ 5% at p50 and ≤ 10% at p99.
 	Pass bool `json:"pass"`
+	// NoisePct is the run-to-run noise of the measurement (the unchanged
+	// system measured twice at this workload, in percent, per
+	// statistic), when the run measured it; WithinNoise says whether
+	// the errors are within the goal or within that noise, statistic by
+	// statistic.
+	NoisePct    map[string]float64 `json:"noise_pct,omitempty"`
+	WithinNoise bool               `json:"within_noise"`
 }
 
 // CaseResult is one validated scenario.
@@ -186,6 +203,10 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 	if cfg.BaselineDuration > 0 {
 		baseCfg.Workload.Duration = cfg.BaselineDuration
 	}
+	if cfg.BaselineWorkload != nil {
+		baseCfg.Workload = *cfg.BaselineWorkload
+		res.Workload = DescribeWorkload(cfg.Workload) + "; model from traces of " + DescribeWorkload(baseCfg.Workload)
+	}
 	logf("baseline: running the testbed, traced (%s)", DescribeWorkload(baseCfg.Workload))
 	var traces bytes.Buffer
 	measured, err := runTestbed(ctx, baseCfg, nil, &traces)
@@ -197,24 +218,17 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 			return nil, fmt.Errorf("validate: writing the baseline traces: %w", err)
 		}
 	}
-	m, q, err := modelFromTraces(ctx, traces.Bytes(), cfg.Capacity, cfg.Workload.Warmup)
+	m, q, err := modelFromTraces(ctx, traces.Bytes(), topology.BuildOptions{Capacity: cfg.Capacity, Workers: cfg.Workers, Pools: cfg.Pools}, baseCfg.Workload.Warmup)
 	if err != nil {
 		return nil, fmt.Errorf("validate: model from the baseline traces: %w", err)
 	}
 	res.Model, res.Quality = m, q
 
-	simCfg := sim.Config{Model: m, Seed: max(cfg.Seed, 1), Duration: cfg.Workload.Duration, Warmup: cfg.Workload.Warmup,
-		Workload: sim.Workload{Rate: cfg.Workload.Rate, Users: cfg.Workload.Users, Think: cfg.Workload.Think}}
-	if cfg.Workload.Rate == 0 && cfg.Workload.Users == 0 {
-		// The testbed ran the topology's entry rates; the model only
-		// knows the rates it estimated from the traces. Run those the
-		// testbed ran, split as the model's entry shares.
-		simCfg.Workload.Rate = entryRate(cfg.Topology)
-	}
-	// Predictions of the baseline are for a run as long as the traced
-	// one, so that the interval is that of the run they are compared to.
-	baseSim := simCfg
-	baseSim.Duration = baseCfg.Workload.Duration
+	simCfg := simConfig(m, cfg.Seed, cfg.Workload, cfg.Topology)
+	// Predictions of the baseline are for the traced run's workload and
+	// length, so that the interval is that of the run they are compared
+	// to.
+	baseSim := simConfig(m, cfg.Seed, baseCfg.Workload, cfg.Topology)
 	base, err := sim.Replicate(ctx, baseSim, cfg.Replications)
 	if err != nil {
 		return nil, fmt.Errorf("validate: simulating the baseline: %w", err)
@@ -238,7 +252,15 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("validate: repeating the baseline: %w", err)
 		}
-		res.Repeat = noise(measured, again)
+		first := measured
+		if cfg.BaselineWorkload != nil {
+			// The traced baseline ran another workload: measure the
+			// cases' workload twice.
+			if first, err = runTestbed(ctx, cfg, nil, nil); err != nil {
+				return nil, fmt.Errorf("validate: repeating the baseline: %w", err)
+			}
+		}
+		res.Repeat = noise(first, again)
 	}
 
 	for _, c := range cases {
@@ -258,9 +280,44 @@ func Run(ctx context.Context, cfg Config, cases []Case) (*Result, error) {
 		}
 		cr := compare(c.Name, c.Path, runs.Predicted, meas)
 		cr.Wall = time.Since(t0)
+		withNoise(&cr, res.Repeat)
 		res.Cases = append(res.Cases, cr)
 	}
 	return res, nil
+}
+
+// simConfig is the simulation of the model m under the testbed workload
+// w (the topology's entry rates, if w gives neither rate nor users).
+func simConfig(m *topology.Model, seed uint64, w testbed.Workload, top *topology.Model) sim.Config {
+	c := sim.Config{Model: m, Seed: max(seed, 1), Duration: w.Duration, Warmup: w.Warmup,
+		Workload: sim.Workload{Rate: w.Rate, Users: w.Users, Think: w.Think}}
+	if w.Rate == 0 && w.Users == 0 {
+		// The testbed ran the topology's entry rates; the model only
+		// knows the rates it estimated from the traces. Run those the
+		// testbed ran, split as the model's entry shares.
+		c.Workload.Rate = entryRate(top)
+	}
+	return c
+}
+
+// withNoise sets each check's noise from the run-to-run noise of its
+// endpoint, and whether its errors are within the goal or that noise.
+func withNoise(cr *CaseResult, repeat []Noise) {
+	for i := range cr.Endpoints {
+		ck := &cr.Endpoints[i]
+		ck.WithinNoise = ck.Pass
+		for _, n := range repeat {
+			if n.Endpoint != ck.Endpoint {
+				continue
+			}
+			ck.NoisePct = map[string]float64{"mean": n.MeanPct, "p50": n.P50Pct, "p99": n.P99Pct}
+			ok := func(stat string, goal float64) bool {
+				e := math.Abs(ck.ErrorPct[stat])
+				return e <= 100*goal || e <= math.Abs(ck.NoisePct[stat])
+			}
+			ck.WithinNoise = ok("p50", GoalP50) && ok("p99", GoalP99)
+		}
+	}
 }
 
 // noise compares two measurements of the same system.
@@ -332,7 +389,7 @@ func runTestbed(ctx context.Context, cfg Config, changes []scenarios.Change, tra
 // system from its steady state: the first requests of a freshly started
 // process pay for connection setup and cold paths, which are not part of
 // its behaviour under load.
-func modelFromTraces(ctx context.Context, data []byte, capacity string, warmup time.Duration) (*topology.Model, trace.Quality, error) {
+func modelFromTraces(ctx context.Context, data []byte, opt topology.BuildOptions, warmup time.Duration) (*topology.Model, trace.Quality, error) {
 	c := &trace.Collector{}
 	if _, err := load.Read(ctx, bytes.NewReader(data), "otlp", 0, c); err != nil {
 		return nil, trace.Quality{}, err
@@ -342,7 +399,7 @@ func modelFromTraces(ctx context.Context, data []byte, capacity string, warmup t
 		return nil, trace.Quality{}, err
 	}
 	dropWarmup(tr, warmup)
-	m, _, err := topology.Build(ctx, tr, topology.BuildOptions{Capacity: capacity})
+	m, _, err := topology.Build(ctx, tr, opt)
 	if err != nil {
 		return nil, tr.Quality, err
 	}

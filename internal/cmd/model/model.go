@@ -76,20 +76,9 @@ that inspect lists. A summary of what was found goes to stderr.`,
 	return cmd
 }
 
-// CapacityMode maps the --capacity flag to topology.BuildOptions.Capacity.
-func CapacityMode(flag string) (string, error) {
-	switch flag {
-	case "", "infer", topology.CapacityObserved:
-		return topology.CapacityInfer, nil
-	case topology.CapacityNone:
-		return topology.CapacityNone, nil
-	}
-	return "", fmt.Errorf("--capacity %q: want infer or none", flag)
-}
-
 // Run executes model.
 func Run(ctx context.Context, opts *Options) error {
-	capacity, err := CapacityMode(opts.Capacity)
+	capacity, err := topology.ParseCapacity(opts.Capacity)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ type Options struct {
 	Seed         uint64
 	Replications int
 	Capacity     string
+	Workers      map[string]int
+	Pools        map[string]int
 	BaselineFor  time.Duration
 	Repeat       bool
 	TracesOut    string
@@ -74,7 +76,9 @@ Only the scenario files' changes are used; the workload comes from the flags
 	f.DurationVar(&opts.Warmup, "warmup", 2*time.Second, "warm-up before each measured period")
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed of the testbed and the simulator")
 	f.IntVar(&opts.Replications, "replications", 10, "replications of each prediction")
-	f.StringVar(&opts.Capacity, "capacity", topology.CapacityObserved, `how the model gets workers from the traces: "observed" or "" (unlimited)`)
+	f.StringVar(&opts.Capacity, "capacity", "infer", `how the model built from the traces gets its limits: "infer" (where requests waited) or "none"`)
+	f.StringToIntVar(&opts.Workers, "workers", nil, "state workers per instance of a service for the model, as service=N (repeatable)")
+	f.StringToIntVar(&opts.Pools, "pool", nil, "state a pool of a caller in front of a service for the model, as caller:callee=N (repeatable)")
 	f.DurationVar(&opts.BaselineFor, "baseline-duration", 0, "measured period of the traced baseline the model is built from (default: --duration)")
 	f.BoolVar(&opts.Repeat, "repeat-baseline", false, "run the baseline twice and report the run-to-run noise")
 	f.StringVar(&opts.TracesOut, "traces-out", "", "write the baseline's OTLP traces here (one topology only)")
@@ -85,7 +89,11 @@ Only the scenario files' changes are used; the workload comes from the flags
 
 // Run executes validate.
 func Run(ctx context.Context, opts *Options) error {
-	base := validate.Config{Seed: opts.Seed, Replications: opts.Replications, Capacity: opts.Capacity,
+	capacity, err := topology.ParseCapacity(opts.Capacity)
+	if err != nil {
+		return err
+	}
+	base := validate.Config{Seed: opts.Seed, Replications: opts.Replications, Capacity: capacity, Workers: opts.Workers, Pools: opts.Pools,
 		BaselineDuration: opts.BaselineFor, RepeatBaseline: opts.Repeat,
 		Logf: func(format string, args ...any) { fmt.Fprintf(opts.IO.ErrOut, "validate: "+format+"\n", args...) }}
 	var results []*validate.Result
