@@ -110,7 +110,7 @@ func (r *Result) Endpoint(op string) *EndpointResult {
 // load is the state of one Load run.
 type load struct {
 	s        *System
-	client   *http.Client
+	client   *http.Client // the open loop's: arrivals share a pool of connections
 	warmEnd  time.Time
 	end      time.Time // zero: no end but the request cap
 	cap      int64
@@ -303,20 +303,26 @@ func (l *load) openLoop(ctx context.Context, total float64, weights []float64, s
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			l.request(ctx, o, measured)
+			l.request(ctx, l.client, o, measured)
 		}()
 	}
 }
 
 // closedLoop runs users: each thinks, sends, waits for the answer, and
-// repeats until the end.
+// repeats until the end. Each user has a client of its own that keeps its
+// connection alive, as a worker of wrk or hey does: a user's requests
+// arrive on one connection (per entry instance), a new user's on a new
+// one, whatever the other users do.
 func (l *load) closedLoop(ctx context.Context, users int, weights []float64, think time.Duration) {
 	for u, e := range sim.SplitUsers(users, weights) {
 		o := l.s.entries[e]
 		rng := newRand(l.s.seed, "think", fmt.Sprintf("%s\x00%d", o.name, u))
+		tr := l.s.base.Clone() // the same settings, no shared connections
+		client := &http.Client{Transport: tr}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
+			defer tr.CloseIdleConnections()
 			for {
 				if think > 0 {
 					if err := l.s.sleep(ctx, time.Duration(rng.ExpFloat64()*float64(think))); err != nil {
@@ -327,7 +333,7 @@ func (l *load) closedLoop(ctx context.Context, users int, weights []float64, thi
 				if !send {
 					return
 				}
-				l.request(ctx, o, measured)
+				l.request(ctx, client, o, measured)
 				if ctx.Err() != nil {
 					return
 				}
@@ -337,8 +343,8 @@ func (l *load) closedLoop(ctx context.Context, users int, weights []float64, thi
 }
 
 // request sends one request to entry operation o at an instance chosen
-// round robin and records it if measured.
-func (l *load) request(ctx context.Context, o *operation, measured bool) {
+// round robin, with client, and records it if measured.
+func (l *load) request(ctx context.Context, client *http.Client, o *operation, measured bool) {
 	insts := o.svc.instances
 	in := insts[int((o.svc.rr.Add(1)-1)%uint64(len(insts)))]
 	t0 := time.Now()
@@ -346,7 +352,7 @@ func (l *load) request(ctx context.Context, o *operation, measured bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callURL(in.addr, o.short), http.NoBody)
 	if err == nil {
 		var resp *http.Response
-		if resp, err = l.client.Do(req); err == nil {
+		if resp, err = client.Do(req); err == nil {
 			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			failed = resp.StatusCode < 200 || resp.StatusCode > 299
