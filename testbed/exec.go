@@ -68,6 +68,10 @@ func (s *System) execute(w http.ResponseWriter, r *http.Request, in *instance, o
 		trace.SpanFromContext(ctx).SetAttributes(attribute.Int64(attrQueueWait, int64(wait)))
 	}
 	o.served.Add(1)
+	if s.observe != nil {
+		start := time.Now()
+		defer func() { s.observe(o, ctx, start, time.Now()) }()
+	}
 	// Drawn for every execution, before its shape, as sim does.
 	selfErr := o.op.ErrorRate > 0 && o.errRng.Float64() < o.op.ErrorRate
 	var err error
@@ -210,9 +214,16 @@ func (s *System) attempts(ctx context.Context, in *instance, o *operation, c *to
 
 // callInfo travels in a call's context to the client transport.
 type callInfo struct {
-	name string        // the callee operation without its service: the client span's name
-	peer string        // the callee's service: peer.service
+	name string // the callee operation without its service: the client span's name
+	peer string // the callee's service
+	// attr is the attribute that names peer on an otelhttp client span
+	// (peer.service or service.peer.name); "" when the span is not
+	// otelhttp's (PeerSpanDB, PeerSpanComponent).
+	attr attribute.Key
 	net  time.Duration // network overhead to emulate
+	// slot, if set, is the in-span shared pool the attempt holds a slot of
+	// (Call.Via).
+	slot *sharedPool
 }
 
 type callKey struct{}
@@ -229,13 +240,46 @@ func (s *System) attempt(ctx context.Context, in *instance, o *operation, c *top
 	}
 	*last = i
 	callee := insts[i]
-	info := &callInfo{name: target.short, peer: target.svc.name, net: o.netRng.sample(c.Network)}
+	info := &callInfo{name: target.short, peer: target.svc.name, attr: attrPeerService, net: o.netRng.sample(c.Network)}
+	client := in.client
+	if pc := in.peerClients[target.svc.name]; pc != nil {
+		client, info.attr = pc, ""
+	} else if s.styles[target.svc.name].kind == PeerSpanServicePeerName {
+		info.attr = attrServicePeerName
+	}
+	var pool *sharedPool
+	if c.Via != "" {
+		if pool = in.pools[c.Via]; pool == nil {
+			return fmt.Errorf("call %s: %s has no pool %q", target.name, in.svc.name, c.Via)
+		}
+		if pool.inSpan() {
+			info.slot = pool
+		}
+	}
+	// A timeout counts from the start of the attempt: the wait for a
+	// shared pool's slot is part of it.
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
 	ctx = context.WithValue(ctx, callKey{}, info)
+	send := func() error { return s.send(ctx, client, callee, target) }
+	if pool != nil && !pool.inSpan() {
+		// Handed to the caller instance's worker pool: the client span
+		// starts when a worker runs it.
+		ran := false
+		err := pool.workers.do(ctx, s.done, pool.name, func() error { ran = true; return send() })
+		if err != nil && !ran && !errors.Is(err, errClosed) {
+			return fmt.Errorf("call %s: %w", target.name, err) // timed out in line
+		}
+		return err
+	}
+	return send()
+}
+
+// send makes one HTTP request to callee for target and reads its answer.
+func (s *System) send(ctx context.Context, client *http.Client, callee *instance, target *operation) error {
 	var body io.Reader = http.NoBody
 	if target.batch != nil {
 		body = target.batch.request()
@@ -244,7 +288,7 @@ func (s *System) attempt(ctx context.Context, in *instance, o *operation, c *top
 	if err != nil {
 		return fmt.Errorf("call %s: %w", target.name, err)
 	}
-	resp, err := in.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		select {
 		case <-s.done:
@@ -279,10 +323,19 @@ func clientSpanName(_ string, r *http.Request) string {
 }
 
 // networkTransport emulates a call's network overhead inside its client
-// span (it sits under otelhttp's transport): half before the request is
-// sent, half after the response arrived, as sim does, so that client
-// minus server span duration is the overhead plus the real loopback cost.
-// It also names the callee's service on the span (peer.service).
+// span (it sits under otelhttp's transport, or dbTransport): half before
+// the request is sent, half after the response arrived, as sim does, so
+// that client minus server span duration is the overhead plus the real
+// loopback cost. It names the callee's service on an otelhttp span
+// (peer.service, or service.peer.name for a peer that asks for it).
+//
+// For a call through an in-span shared pool it first takes a slot of the
+// caller instance's pool (a connection pool or a lock of the client
+// library: the wait is inside the client span, and no span of its own),
+// and the response body gives the slot back when it is closed, after the
+// whole answer was read: the slot covers the network overhead and the
+// round trip, as sim's slot covers the attempt from send to response. A
+// failed attempt gives it back at once.
 type networkTransport struct {
 	s    *System
 	base http.RoundTripper
@@ -293,17 +346,35 @@ func (t *networkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !ok {
 		return t.base.RoundTrip(r)
 	}
-	trace.SpanFromContext(r.Context()).SetAttributes(attribute.String(attrPeerService, info.peer))
+	ctx := r.Context()
+	if info.attr != "" {
+		trace.SpanFromContext(ctx).SetAttributes(info.attr.String(info.peer))
+	}
+	release := func() {}
+	if info.slot != nil {
+		var err error
+		if release, err = info.slot.acquire(ctx, t.s.done); err != nil {
+			return nil, err
+		}
+	}
 	before := info.net / 2
-	if err := t.s.sleep(r.Context(), before); err != nil {
+	if err := t.s.sleep(ctx, before); err != nil {
+		release()
 		return nil, err
 	}
 	resp, err := t.base.RoundTrip(r)
-	if serr := t.s.sleep(r.Context(), info.net-before); serr != nil {
+	if resp != nil && info.slot != nil {
+		resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+	}
+	if serr := t.s.sleep(ctx, info.net-before); serr != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
+		release()
 		return nil, serr
+	}
+	if err != nil {
+		release()
 	}
 	return resp, err
 }

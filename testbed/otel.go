@@ -32,7 +32,14 @@ const (
 	// attrQueueWait is the time (ns) a server execution waited for a
 	// worker before its span started: informational.
 	attrQueueWait = "tracesim.queue_wait_ns"
+	// attrServicePeerName is the current convention's name for the
+	// callee's service (it replaces peer.service).
+	attrServicePeerName = "service.peer.name"
 )
+
+// dbTracerName is the instrumentation scope of the database client spans
+// (PeerSpanDB, PeerSpanComponent).
+const dbTracerName = "github.com/tracesim/tracesim/testbed/dbclient"
 
 // jsonSink writes OTLP/JSON export requests (ExportTraceServiceRequest) to one writer, one document
 // per line, for every instance's exporter. A nil writer discards batches
@@ -131,17 +138,19 @@ func (c jsonClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans)
 }
 
 // newTracerProvider returns the tracer provider of one service instance:
-// its resource names the service and the instance, every span is sampled,
-// and spans leave through a batch span processor and an OTLP exporter.
+// its resource names the service and the instance (none when instance is
+// ""), every span is sampled, and spans leave through a batch span
+// processor and an OTLP exporter.
 func newTracerProvider(ctx context.Context, sink *jsonSink, service, instance string) (*sdktrace.TracerProvider, error) {
 	exp, err := otlptrace.New(ctx, jsonClient{sink})
 	if err != nil {
-		return nil, fmt.Errorf("otlp exporter for %s: %w", instance, err)
+		return nil, fmt.Errorf("otlp exporter for %s: %w", service, err)
 	}
-	res := resource.NewSchemaless(
-		attribute.String(attrServiceName, service),
-		attribute.String(attrInstanceID, instance),
-	)
+	attrs := []attribute.KeyValue{attribute.String(attrServiceName, service)}
+	if instance != "" {
+		attrs = append(attrs, attribute.String(attrInstanceID, instance))
+	}
+	res := resource.NewSchemaless(attrs...)
 	return sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),

@@ -80,6 +80,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -108,6 +109,17 @@ type Options struct {
 	// Logf, if not nil, receives notes about the system (listeners,
 	// changes applied).
 	Logf func(format string, args ...any)
+	// PeerSpans chooses, per peer service (Service.Peer), how the client
+	// spans of calls to it are made and attributed: PeerSpanPeerService
+	// (the default), PeerSpanServicePeerName, PeerSpanDB ("db" or
+	// "db:SYSTEM") or PeerSpanComponent. A key that is not a peer of the
+	// model is an error.
+	PeerSpans map[string]string
+
+	// observe, if set (tests), is called at the end of every execution
+	// with its context (a peer's holds its caller's client span) and the
+	// times its handler started and ended.
+	observe func(o *operation, ctx context.Context, start, end time.Time)
 }
 
 // System is a running testbed. Its methods are safe for concurrent use.
@@ -121,6 +133,8 @@ type System struct {
 	logf     func(string, ...any)
 	sink     *jsonSink
 	prop     propagation.TextMapPropagator
+	styles   map[string]peerStyle // Options.PeerSpans, parsed
+	observe  func(o *operation, ctx context.Context, start, end time.Time)
 	base     *http.Transport // shared by every client: pooled loopback connections
 	svcs     map[string]*service
 	ops      map[string]*operation
@@ -150,7 +164,13 @@ type instance struct {
 	addr   string // host:port
 	sem    *semaphore.Weighted
 	client *http.Client // calls from this instance: client spans with its tracer provider
-	tp     trace.TracerProvider
+	// peerClients make the calls to peers whose client spans are not
+	// otelhttp's (PeerSpanDB, PeerSpanComponent), by peer.
+	peerClients map[string]*http.Client
+	// pools are the instance's shared pools (Service.Pools), by name.
+	pools map[string]*sharedPool
+	conns atomic.Int64 // connections accepted
+	tp    trace.TracerProvider
 	// handlers are the span-making handlers of the service's operations.
 	handlers map[string]http.Handler
 }
@@ -294,10 +314,14 @@ func Start(ctx context.Context, m *topology.Model, opt Options) (*System, error)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: %w", err)
 	}
+	styles, err := parsePeerStyles(run, opt.PeerSpans)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: %w", err)
+	}
 	s := &System{
 		model: run, topology: m, effect: eff, seed: opt.Seed, logf: opt.Logf,
 		sink: &jsonSink{w: opt.Traces},
-		prop: propagation.TraceContext{},
+		prop: propagation.TraceContext{}, styles: styles, observe: opt.observe,
 		base: &http.Transport{
 			// Loopback only, many concurrent calls: keep plenty of idle
 			// connections so connection setup does not add to latencies.
@@ -412,7 +436,8 @@ func unrollPool(p *topology.Pool) []*topology.Call {
 // service is disabled, in which case the port is closed again at once, so
 // connecting to it is refused).
 func (s *System) startInstance(ctx context.Context, svc *service, i, workers int) error {
-	in := &instance{svc: svc, id: svc.name + "-" + strconv.Itoa(i), handlers: map[string]http.Handler{}}
+	in := &instance{svc: svc, id: svc.name + "-" + strconv.Itoa(i), handlers: map[string]http.Handler{},
+		peerClients: map[string]*http.Client{}, pools: map[string]*sharedPool{}}
 	if workers > 0 {
 		in.sem = semaphore.NewWeighted(int64(workers))
 	}
@@ -444,6 +469,14 @@ func (s *System) startInstance(ctx context.Context, svc *service, i, workers int
 		otelhttp.WithPropagators(s.prop),
 		otelhttp.WithSpanNameFormatter(clientSpanName),
 	)}
+	if err := s.peerClientsOf(ctx, in); err != nil {
+		ln.Close()
+		return err
+	}
+	ms := s.model.Services[svc.name]
+	for _, name := range slices.Sorted(maps.Keys(ms.Pools)) {
+		in.pools[name] = newSharedPool(name, ms.Pools[name], s.done)
+	}
 	for _, o := range s.ops {
 		if o.svc != svc {
 			continue
@@ -457,10 +490,55 @@ func (s *System) startInstance(ctx context.Context, svc *service, i, workers int
 			otelhttp.WithSpanNameFormatter(func(string, *http.Request) string { return o.short }),
 		)
 	}
-	srv := &http.Server{Handler: in, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: in, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				in.conns.Add(1)
+			}
+		}}
 	s.servers = append(s.servers, srv)
 	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed at Close
 	s.logf("testbed: %s listening on %s (workers %d)", in.id, in.addr, workers)
+	return nil
+}
+
+// peerClientsOf makes the clients of instance in's calls to the peers
+// whose spans a database instrumentation makes (PeerSpanDB, with the
+// instance's tracer provider) or a tracer named after the component
+// (PeerSpanComponent: a tracer provider of the instance's process whose
+// resource's service.name is the peer's, without an instance id).
+func (s *System) peerClientsOf(ctx context.Context, in *instance) error {
+	for _, peer := range slices.Sorted(maps.Keys(s.styles)) {
+		st := s.styles[peer]
+		var tp trace.TracerProvider
+		switch st.kind {
+		case PeerSpanDB:
+			tp = in.tp
+		case PeerSpanComponent:
+			if in.svc.peer {
+				tp = in.tp // a peer reports nothing, not even its clients
+				break
+			}
+			ctp, err := newTracerProvider(ctx, s.sink, peer, "")
+			if err != nil {
+				return fmt.Errorf("testbed: %w", err)
+			}
+			s.tps = append(s.tps, ctp)
+			tp = ctp
+		default:
+			continue
+		}
+		var attrs []attribute.KeyValue
+		if st.system != "" {
+			attrs = append(attrs, attribute.String("db.system.name", st.system), attribute.String("db.namespace", peer))
+		}
+		in.peerClients[peer] = &http.Client{Transport: &dbTransport{
+			tracer: tp.Tracer(dbTracerName),
+			prop:   s.prop,
+			attrs:  attrs,
+			next:   &networkTransport{s: s, base: s.base},
+		}}
+	}
 	return nil
 }
 
