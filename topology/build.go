@@ -130,12 +130,21 @@ func newBuilder() *builder {
 		report:      &BuildReport{},
 		endpointIDs: map[endpoint]int32{},
 		serviceIDs:  map[string]int32{},
+		listIDs:     map[*[]float64]int32{},
 	}
 }
 
 // collect reads every execution of res into b and returns the time the
 // entry requests span, in seconds (0 with fewer than two).
 func (b *builder) collect(ctx context.Context, res *trace.Result) (float64, error) {
+	b.res = res
+	// A use per span at most (a call's client span, or an execution
+	// reached without one).
+	n := 0
+	for i := range res.Traces {
+		n += len(res.Traces[i].Spans)
+	}
+	b.uses = make([]use, 0, n)
 	var firstRoot, lastRoot int64
 	roots := 0
 	for ti := range res.Traces {
@@ -144,7 +153,7 @@ func (b *builder) collect(ctx context.Context, res *trace.Result) (float64, erro
 				return 0, err
 			}
 		}
-		b.traceID = res.Traces[ti].ID
+		b.traceIdx = int32(ti)
 		t := &res.Traces[ti]
 		for i := range t.Spans {
 			s := &t.Spans[i]
@@ -247,13 +256,17 @@ type builder struct {
 	serviceNames []string
 	serviceIDs   map[string]int32
 	execs        int32
-	traceID      trace.TraceID // the trace being read
+	traceIdx     int32 // the trace being read
+	res          *trace.Result
+	// lists are the sample lists uses point into (sampleRef).
+	lists   []*[]float64
+	listIDs map[*[]float64]int32
 	// spanWaits is the waiting found in each span (Waits).
 	spanWaits map[trace.SpanRef]int64
 	// scratch
 	events []event
-	walker CallWalker
-	sb     strings.Builder
+	walker  CallWalker
+	scratch shapeScratch
 	accOf  map[*Shape]*shapeAcc
 }
 
@@ -322,7 +335,7 @@ func (b *builder) execution(t *trace.Trace, i int32, entry bool) {
 		callee := b.endpointID(svcName, s.Instance)
 		b.uses = append(b.uses, use{caller: -1, callee: callee, svc: b.serviceID(svcName), exec: -1,
 			cStart: noTime, sStart: s.Start, sEnd: s.End(), gapStart: noTime,
-			tr: b.traceID, execSpan: s.ID})
+			tr: b.traceIdx, client: -1, execSpan: i})
 	}
 
 	b.collectCalls(t, i, name, s, exec)
@@ -345,10 +358,7 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 	callerID := b.endpointID(ServiceName(s), s.Instance)
 	b.walker.Calls(t, i, func(cs CallSpans) {
 		u := use{caller: callerID, exec: exec, cStart: noTime, sStart: noTime, gapStart: noTime, async: cs.Async,
-			tr: b.traceID, execSpan: s.ID}
-		if cs.Client >= 0 {
-			u.client = t.Spans[cs.Client].ID
-		}
+			tr: b.traceIdx, client: cs.Client, execSpan: i}
 		var ev event
 		switch {
 		case cs.Client < 0:
@@ -373,7 +383,7 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 				failed: c.Has(trace.FlagError), net: -1, dur: float64(c.Duration)}
 			u.callee, u.svc = b.endpointID(peer, ""), b.serviceID(peer)
 			u.cStart, u.cEnd = c.Start, c.End()
-			u.own = sampleRef{&po.peerWork, int32(len(po.peerWork) - 1)}
+			u.own = b.ref(&po.peerWork, len(po.peerWork)-1)
 		default:
 			c, sv := &t.Spans[cs.Client], &t.Spans[cs.Server]
 			ev = event{start: c.Start, end: c.End(), target: OperationName(sv), async: cs.Async,
@@ -388,7 +398,7 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 			u.callee, u.svc = b.endpointID(svc, sv.Instance), b.serviceID(svc)
 			u.cStart, u.cEnd, u.sStart, u.sEnd = c.Start, c.End(), sv.Start, sv.End()
 			if !ev.async {
-				u.own = sampleRef{e, int32(len(*e) - 1)}
+				u.own = b.ref(e, len(*e)-1)
 			}
 		}
 		ev.use = int32(len(b.uses))
@@ -397,18 +407,60 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 	})
 }
 
+// shapeScratch is shape's working space, reused from one execution to
+// the next: a million executions must not allocate their time lines a
+// million times.
+type shapeScratch struct {
+	sync, async []event
+	stages      []stage
+	steps       []stepTmpl
+	calls       []callTmpl // backing of steps[i].calls
+	work        []float64  // per step, -1 for non-work
+	members     [][]member // per step, slices of memberBuf
+	memberBuf   []member
+	backoffs    []float64 // backing of members' backoff
+	gaps        []gapOf
+	loop        []gapOf
+	byTarget    []event
+	sig         []byte
+}
+
+// stage is a maximal run of calls whose intervals overlap: ev indexes
+// sync[lo:hi].
+type stage struct {
+	lo, hi     int
+	start, end int64
+}
+
+// member is what one execution shows of one call of a step.
+type member struct {
+	tolerated bool
+	backoff   []float64
+	retries   int
+	dur       float64
+}
+
+// gapOf remembers, per call, the work step before it and when that step
+// began, for queue inference (use.gap, use.gapStart).
+type gapOf struct {
+	use   int32
+	step  int
+	start int64
+}
+
 // shape cuts the execution's time line into steps and records it under
 // its shape's signature.
 func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
+	x := &b.scratch
 	start, end := s.Start, s.End()
-	var sync, async []event
+	x.sync, x.async = x.sync[:0], x.async[:0]
 	for _, e := range b.events {
 		e.start = min(max(e.start, start), end)
 		e.end = min(max(e.end, e.start), end)
 		if e.async {
-			async = append(async, e)
+			x.async = append(x.async, e)
 		} else {
-			sync = append(sync, e)
+			x.sync = append(x.sync, e)
 		}
 	}
 	byTime := func(x, y event) int {
@@ -420,86 +472,80 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 		}
 		return cmp.Compare(x.target, y.target)
 	}
-	slices.SortFunc(sync, byTime)
-	slices.SortFunc(async, byTime)
+	slices.SortFunc(x.sync, byTime)
+	slices.SortFunc(x.async, byTime)
+	sync, async := x.sync, x.async
 
-	// Stages: maximal runs of calls whose intervals overlap.
-	type stage struct {
-		ev         []event
-		start, end int64
-	}
-	var stages []stage
-	for _, e := range sync {
-		if n := len(stages); n > 0 && e.start < stages[n-1].end {
-			st := &stages[n-1]
-			st.ev = append(st.ev, e)
+	x.stages = x.stages[:0]
+	for i, e := range sync {
+		if n := len(x.stages); n > 0 && e.start < x.stages[n-1].end {
+			st := &x.stages[n-1]
+			st.hi = i + 1
 			st.end = max(st.end, e.end)
 			continue
 		}
-		stages = append(stages, stage{ev: []event{e}, start: e.start, end: e.end})
+		x.stages = append(x.stages, stage{lo: i, hi: i + 1, start: e.start, end: e.end})
 	}
+	stages := x.stages
 
-	var steps []stepTmpl
-	var work []float64 // per step, -1 for non-work
-	type member struct {
-		tolerated bool
-		backoff   []float64
-		retries   int
-		dur       float64
-	}
-	var members [][]member
+	x.steps, x.calls, x.work, x.members, x.memberBuf, x.backoffs, x.gaps = x.steps[:0], x.calls[:0], x.work[:0], x.members[:0], x.memberBuf[:0], x.backoffs[:0], x.gaps[:0]
 	addWork := func(d int64) {
-		steps = append(steps, stepTmpl{kind: stepWork})
-		work = append(work, float64(max(d, 0)))
-		members = append(members, nil)
+		x.steps = append(x.steps, stepTmpl{kind: stepWork})
+		x.work = append(x.work, float64(max(d, 0)))
+		x.members = append(x.members, nil)
 	}
-	// gaps remembers, per call, the work step before it and when that
-	// step began, for queue inference (use.gap, use.gapStart).
-	type gapOf struct {
-		use   int32
-		step  int
-		start int64
+	// addCalls appends a call step whose calls and members are the last
+	// n entries of x.calls and x.memberBuf.
+	addCalls := func(t stepTmpl, n int) {
+		t.calls = x.calls[len(x.calls)-n:]
+		x.steps = append(x.steps, t)
+		x.work = append(x.work, -1)
+		x.members = append(x.members, x.memberBuf[len(x.memberBuf)-n:])
 	}
-	var gaps []gapOf
+	addAsync := func(e event) {
+		x.calls = append(x.calls, callTmpl{target: e.target, repeat: 1, async: true})
+		x.memberBuf = append(x.memberBuf, member{dur: e.dur})
+		addCalls(stepTmpl{kind: stepCall}, 1)
+	}
 	cursor := start
 	ai := 0
 	for si := 0; si < len(stages); si++ {
 		st := stages[si]
+		ev := sync[st.lo:st.hi]
 		addWork(st.start - cursor)
-		for _, e := range st.ev {
-			gaps = append(gaps, gapOf{e.use, len(steps) - 1, cursor})
+		for _, e := range ev {
+			x.gaps = append(x.gaps, gapOf{e.use, len(x.steps) - 1, cursor})
 		}
 		// Fire-and-forget calls issued before this stage.
 		for ai < len(async) && async[ai].start <= st.start {
-			e := async[ai]
-			steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: 1, async: true}}})
-			work = append(work, -1)
-			members = append(members, []member{{dur: e.dur}})
+			addAsync(async[ai])
 			ai++
 		}
-		if len(st.ev) == 1 {
+		if len(ev) == 1 {
 			// Merge the following single-call stages to the same target:
 			// a loop (repeat) or retries after failures.
-			e := st.ev[0]
+			e := ev[0]
 			m := member{dur: e.dur, tolerated: e.failed && !failed}
 			repeat, retries := 1, 0
 			extraWork := int64(0)
 			endAt := st.end
-			var loopUses []gapOf // the iterations after the first: their gaps sum into one work step
-			for si+1 < len(stages) && len(stages[si+1].ev) == 1 && stages[si+1].ev[0].target == e.target &&
+			backoffs := len(x.backoffs)
+			x.loop = x.loop[:0] // the iterations after the first: their gaps sum into one work step
+			for si+1 < len(stages) && stages[si+1].hi-stages[si+1].lo == 1 && sync[stages[si+1].lo].target == e.target &&
 				(ai >= len(async) || async[ai].start > stages[si+1].start) {
 				next := stages[si+1]
+				nx := sync[next.lo]
 				gap := next.start - endAt
-				loopUses = append(loopUses, gapOf{next.ev[0].use, -1, endAt})
-				if stages[si].ev[0].failed && retries == repeat-1 {
+				x.loop = append(x.loop, gapOf{nx.use, -1, endAt})
+				if sync[stages[si].lo].failed && retries == repeat-1 {
 					retries++
-					m.backoff = append(m.backoff, float64(max(gap, 0)))
-					m.tolerated = next.ev[0].failed && !failed
+					x.backoffs = append(x.backoffs, float64(max(gap, 0)))
+					m.tolerated = nx.failed && !failed
 				} else {
 					repeat++
 					extraWork += max(gap, 0)
 				}
-				m.dur += next.ev[0].dur
+				m.dur += nx.dur
 				endAt = next.end
 				si++
 			}
@@ -508,66 +554,73 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 				// attempts count as iterations.
 				repeat += retries
 				retries = 0
-				m.backoff = nil
+				x.backoffs = x.backoffs[:backoffs]
 			}
+			m.backoff = x.backoffs[backoffs:len(x.backoffs):len(x.backoffs)]
 			m.retries = retries
-			steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: repeat, retries: retries}}})
-			work = append(work, -1)
-			members = append(members, []member{m})
+			x.calls = append(x.calls, callTmpl{target: e.target, repeat: repeat, retries: retries})
+			x.memberBuf = append(x.memberBuf, m)
+			addCalls(stepTmpl{kind: stepCall}, 1)
 			cursor = endAt
 			if extraWork > 0 {
 				// Time between loop iterations is the caller's work.
 				addWork(extraWork)
-				for _, g := range loopUses {
-					g.step = len(steps) - 1
-					gaps = append(gaps, g)
+				for _, g := range x.loop {
+					g.step = len(x.steps) - 1
+					x.gaps = append(x.gaps, g)
 				}
 			}
 			continue
 		}
 		// Several overlapping calls: parallel, or a pool when fewer ran
 		// at once than the group holds.
-		k := maxConcurrent(st.ev)
-		st.ev = slices.Clone(st.ev)
-		slices.SortFunc(st.ev, func(x, y event) int { return cmp.Compare(x.target, y.target) })
+		k := maxConcurrent(ev)
+		x.byTarget = append(x.byTarget[:0], ev...)
+		slices.SortFunc(x.byTarget, func(x, y event) int { return cmp.Compare(x.target, y.target) })
 		var tmpl stepTmpl
-		var ms []member
-		if k >= len(st.ev) {
+		n := 0
+		if k >= len(ev) {
 			tmpl.kind = stepParallel
-			for _, e := range st.ev {
-				tmpl.calls = append(tmpl.calls, callTmpl{target: e.target, repeat: 1})
-				ms = append(ms, member{dur: e.dur, tolerated: e.failed && !failed})
+			for _, e := range x.byTarget {
+				x.calls = append(x.calls, callTmpl{target: e.target, repeat: 1})
+				x.memberBuf = append(x.memberBuf, member{dur: e.dur, tolerated: e.failed && !failed})
+				n++
 			}
 		} else {
 			tmpl.kind, tmpl.size = stepPool, k
-			for _, e := range st.ev {
-				if n := len(tmpl.calls); n > 0 && tmpl.calls[n-1].target == e.target {
-					tmpl.calls[n-1].repeat++
-					ms[n-1].dur += e.dur
-					ms[n-1].tolerated = ms[n-1].tolerated || (e.failed && !failed)
+			for _, e := range x.byTarget {
+				if last := len(x.calls) - 1; n > 0 && x.calls[last].target == e.target {
+					x.calls[last].repeat++
+					mb := &x.memberBuf[len(x.memberBuf)-1]
+					mb.dur += e.dur
+					mb.tolerated = mb.tolerated || (e.failed && !failed)
 					continue
 				}
-				tmpl.calls = append(tmpl.calls, callTmpl{target: e.target, repeat: 1})
-				ms = append(ms, member{dur: e.dur, tolerated: e.failed && !failed})
+				x.calls = append(x.calls, callTmpl{target: e.target, repeat: 1})
+				x.memberBuf = append(x.memberBuf, member{dur: e.dur, tolerated: e.failed && !failed})
+				n++
 			}
 		}
-		steps = append(steps, tmpl)
-		work = append(work, -1)
-		members = append(members, ms)
+		addCalls(tmpl, n)
 		cursor = st.end
 	}
 	addWork(end - cursor)
 	for ; ai < len(async); ai++ {
-		e := async[ai]
-		steps = append(steps, stepTmpl{kind: stepCall, calls: []callTmpl{{target: e.target, repeat: 1, async: true}}})
-		work = append(work, -1)
-		members = append(members, []member{{dur: e.dur}})
+		addAsync(async[ai])
 	}
+	steps := x.steps
+	// x.calls and x.memberBuf may have moved while growing: the slices
+	// taken before point into older arrays, which hold the same values.
 
-	sig := b.signature(steps)
-	sh := o.shapes[sig]
+	x.sig = b.signature(x.sig[:0], steps)
+	sh := o.shapes[string(x.sig)] // no allocation: the compiler looks up the bytes
 	if sh == nil {
-		sh = &shapeAcc{sig: sig, steps: steps, work: make([][]float64, len(steps)), calls: make([][]*callAcc, len(steps))}
+		sig := string(x.sig)
+		kept := make([]stepTmpl, len(steps))
+		for i, st := range steps {
+			kept[i] = stepTmpl{kind: st.kind, size: st.size, calls: slices.Clone(st.calls)}
+		}
+		sh = &shapeAcc{sig: sig, steps: kept, work: make([][]float64, len(steps)), calls: make([][]*callAcc, len(steps))}
 		for i := range steps {
 			for range steps[i].calls {
 				sh.calls[i] = append(sh.calls[i], &callAcc{})
@@ -576,18 +629,18 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 		o.shapes[sig] = sh
 	}
 	sh.count++
-	for _, g := range gaps {
+	for _, g := range x.gaps {
 		u := &b.uses[g.use]
 		u.gapStart = g.start
 		// The sample is appended below, at this index.
-		u.gap = sampleRef{&sh.work[g.step], int32(len(sh.work[g.step]))}
+		u.gap = b.ref(&sh.work[g.step], len(sh.work[g.step]))
 	}
 	for i := range steps {
 		if steps[i].kind == stepWork {
-			sh.work[i] = append(sh.work[i], work[i])
+			sh.work[i] = append(sh.work[i], x.work[i])
 			continue
 		}
-		for j, m := range members[i] {
+		for j, m := range x.members[i] {
 			ca := sh.calls[i][j]
 			ca.tolerated = ca.tolerated || m.tolerated
 			ca.backoff = append(ca.backoff, m.backoff...)
@@ -597,38 +650,36 @@ func (b *builder) shape(o *opAcc, s *trace.Span, failed bool) {
 	}
 }
 
-// signature names a shape's structure. Retry counts are not part of it: an
-// execution that needed one retry has the same shape as one that needed
-// none, with the policy recording the most seen.
-func (b *builder) signature(steps []stepTmpl) string {
-	sb := &b.sb
-	sb.Reset()
+// signature appends the name of a shape's structure to buf. Retry counts
+// are not part of it: an execution that needed one retry has the same
+// shape as one that needed none, with the policy recording the most seen.
+func (b *builder) signature(buf []byte, steps []stepTmpl) []byte {
 	for _, st := range steps {
 		switch st.kind {
 		case stepWork:
-			sb.WriteString("W|")
+			buf = append(buf, "W|"...)
 			continue
 		case stepCall:
-			sb.WriteString("C:")
+			buf = append(buf, "C:"...)
 		case stepParallel:
-			sb.WriteString("P:")
+			buf = append(buf, "P:"...)
 		case stepPool:
-			sb.WriteString("L")
-			sb.WriteString(strconv.Itoa(st.size))
-			sb.WriteString(":")
+			buf = append(buf, 'L')
+			buf = strconv.AppendInt(buf, int64(st.size), 10)
+			buf = append(buf, ':')
 		}
 		for _, c := range st.calls {
 			if c.async {
-				sb.WriteString("~")
+				buf = append(buf, '~')
 			}
-			sb.WriteString(c.target)
-			sb.WriteString("*")
-			sb.WriteString(strconv.Itoa(c.repeat))
-			sb.WriteString(",")
+			buf = append(buf, c.target...)
+			buf = append(buf, '*')
+			buf = strconv.AppendInt(buf, int64(c.repeat), 10)
+			buf = append(buf, ',')
 		}
-		sb.WriteString("|")
+		buf = append(buf, '|')
 	}
-	return sb.String()
+	return buf
 }
 
 // maxConcurrent returns the most intervals of ev open at one time; an

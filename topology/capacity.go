@@ -58,13 +58,28 @@ import (
 // noTime marks a missing span time in a use.
 const noTime = math.MinInt64
 
-// sampleRef points at one fitted sample: the idx-th value of *list.
+// sampleRef points at one fitted sample: the idx-th value of the list
+// b.lists[list−1] (list 0: none). Indices, not pointers, keep the uses
+// free of pointers: a million of them cost the garbage collector nothing.
 type sampleRef struct {
-	list *[]float64
-	idx  int32
+	list, idx int32
 }
 
-func (r sampleRef) ok() bool { return r.list != nil }
+func (r sampleRef) ok() bool { return r.list != 0 }
+
+// ref registers list (once) and returns a reference to its idx-th value.
+func (b *builder) ref(list *[]float64, idx int) sampleRef {
+	id, ok := b.listIDs[list]
+	if !ok {
+		b.lists = append(b.lists, list)
+		id = int32(len(b.lists))
+		b.listIDs[list] = id
+	}
+	return sampleRef{id, int32(idx)}
+}
+
+// sample is the value r points at.
+func (b *builder) sample(r sampleRef) *float64 { return &(*b.lists[r.list-1])[r.idx] }
 
 // use is one use of a resource that may be limited.
 type use struct {
@@ -77,11 +92,10 @@ type use struct {
 	own            sampleRef
 	gap            sampleRef
 	async          bool
-	// Where the use is in the traces: the client span (none: the zero
-	// SpanID) and the caller's execution span (the use's own server span
-	// for a root).
-	tr               trace.TraceID
-	client, execSpan trace.SpanID
+	// Where the use is in the traces: the trace's index, its client
+	// span's (−1: none) and the caller's execution span's (the use's
+	// own server span for a root).
+	tr, client, execSpan int32
 }
 
 type endpoint struct{ svc, inst string }
@@ -299,21 +313,29 @@ func splitGroups(b *builder, ids []int32, key func(*use) int32) []*group {
 // the spans.
 func (b *builder) reconstructGroups(ids []int32, key func(*use) int32) []*group {
 	gs := splitGroups(b, ids, key)
+	type pair struct {
+		j  queue.Job
+		id int32
+	}
+	var ps []pair
 	for _, g := range gs {
 		// Infer sorts the jobs by arrival: sort the uses alike first.
-		slices.SortFunc(g.uses, func(x, y int32) int {
-			jx, jy := b.clientJob(x), b.clientJob(y)
-			if c := cmp.Compare(jx.Arrive, jy.Arrive); c != 0 {
+		ps = ps[:0]
+		for _, id := range g.uses {
+			ps = append(ps, pair{b.clientJob(id), id})
+		}
+		slices.SortFunc(ps, func(x, y pair) int {
+			if c := cmp.Compare(x.j.Arrive, y.j.Arrive); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(jx.Depart, jy.Depart); c != 0 {
+			if c := cmp.Compare(x.j.Depart, y.j.Depart); c != 0 {
 				return c
 			}
-			return cmp.Compare(x, y)
+			return cmp.Compare(x.id, y.id)
 		})
-		jobs := make([]queue.Job, len(g.uses))
-		for i, id := range g.uses {
-			jobs[i] = b.clientJob(id)
+		jobs := make([]queue.Job, len(ps))
+		for i, p := range ps {
+			jobs[i], g.uses[i] = p.j, p.id
 		}
 		g.res = queue.Infer(jobs, queue.Options{}, nil)
 		if g.res.Limited {
@@ -338,20 +360,29 @@ func (b *builder) clientJob(id int32) queue.Job {
 // observed starts (queue.InferStarted).
 func (b *builder) startedGroups(ids []int32, key func(*use) int32, job func(*use) queue.StartedJob) []*group {
 	gs := splitGroups(b, ids, key)
+	type pair struct {
+		j  queue.StartedJob
+		id int32
+	}
+	var ps []pair
 	for _, g := range gs {
-		slices.SortFunc(g.uses, func(x, y int32) int {
-			jx, jy := job(&b.uses[x]), job(&b.uses[y])
-			if c := cmp.Compare(jx.Start, jy.Start); c != 0 {
+		// InferStarted sorts the jobs by start: sort the uses alike.
+		ps = ps[:0]
+		for _, id := range g.uses {
+			ps = append(ps, pair{job(&b.uses[id]), id})
+		}
+		slices.SortFunc(ps, func(x, y pair) int {
+			if c := cmp.Compare(x.j.Start, y.j.Start); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(jx.Depart, jy.Depart); c != 0 {
+			if c := cmp.Compare(x.j.Depart, y.j.Depart); c != 0 {
 				return c
 			}
-			return cmp.Compare(x, y)
+			return cmp.Compare(x.id, y.id)
 		})
-		jobs := make([]queue.StartedJob, len(g.uses))
-		for i, id := range g.uses {
-			jobs[i] = job(&b.uses[id])
+		jobs := make([]queue.StartedJob, len(ps))
+		for i, p := range ps {
+			jobs[i], g.uses[i] = p.j, p.id
 		}
 		g.waits = make([]int64, len(jobs))
 		g.res, g.explained = queue.InferStarted(jobs, queue.Options{}, g.waits)
@@ -432,7 +463,7 @@ func (b *builder) correctWait(id int32, w int64) {
 	if !u.own.ok() {
 		return
 	}
-	v := &(*u.own.list)[u.own.idx]
+	v := b.sample(u.own)
 	if u.sStart == noTime {
 		*v = math.Max(0, *v-float64(w))
 		return
@@ -449,22 +480,23 @@ func (b *builder) applyWaits(gs []*group) {
 		}
 		for i, id := range g.uses {
 			b.correctWait(id, g.waits[i])
-			if u := &b.uses[id]; u.client != 0 {
+			if u := &b.uses[id]; u.client >= 0 {
 				b.noteWait(u.tr, u.client, g.waits[i])
 			}
 		}
 	}
 }
 
-// noteWait records that span s of trace tr holds w ns of waiting.
-func (b *builder) noteWait(tr trace.TraceID, s trace.SpanID, w int64) {
-	if w <= 0 {
+// noteWait records that span s of trace tr (indexes) holds w ns of
+// waiting.
+func (b *builder) noteWait(tr, s int32, w int64) {
+	if w <= 0 || b.res == nil {
 		return
 	}
 	if b.spanWaits == nil {
 		b.spanWaits = map[trace.SpanRef]int64{}
 	}
-	b.spanWaits[trace.SpanRef{Trace: tr, Span: s}] += w
+	b.spanWaits[b.res.Traces[tr].Ref(s)] += w
 }
 
 // Waits finds where the requests of res waited, as Build does (opt's
@@ -780,7 +812,7 @@ func (b *builder) applyBeforeSpan(name string, gs []*group, plan *capacityPlan) 
 		}
 		for _, id := range b.handoffs(g.uses).waited {
 			if u := &b.uses[id]; u.gap.ok() {
-				(*u.gap.list)[u.gap.idx] = math.NaN()
+				*b.sample(u.gap) = math.NaN()
 			}
 		}
 		for i, id := range g.uses {
