@@ -264,10 +264,10 @@ type builder struct {
 	// spanWaits is the waiting found in each span (Waits).
 	spanWaits map[trace.SpanRef]int64
 	// scratch
-	events []event
+	events  []event
 	walker  CallWalker
 	scratch shapeScratch
-	accOf  map[*Shape]*shapeAcc
+	accOf   map[*Shape]*shapeAcc
 }
 
 type event struct {
