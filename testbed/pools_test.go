@@ -387,11 +387,28 @@ func TestPoolModelBuild(t *testing.T) {
 		held[clients[x.span].InstID] += time.Duration(x.end - x.start)
 	}
 	var util []string
+	busiest := 0.0
 	for _, inst := range slices.Sorted(maps.Keys(held)) {
-		util = append(util, inst+" "+strconv.FormatFloat(100*float64(held[inst])/float64(res.Wall), 'f', 0, 64)+"%")
+		u := float64(held[inst]) / float64(res.Wall)
+		busiest = max(busiest, u)
+		util = append(util, inst+" "+strconv.FormatFloat(100*u, 'f', 0, 64)+"%")
 	}
-	t.Logf("%d requests (%d errors), p50 %.3f p99 %.3f ms; %d calls, client span mean %.3f ms; db busy per caller instance: %v",
-		e.Requests, e.Errors, ms(e.Quantile(.5)), ms(e.Quantile(.99)), len(clients), ms(inSpan)/float64(max(len(clients), 1)), util)
+	t.Logf("%d requests (%d errors), p50 %.3f p99 %.3f ms; %d calls, client span mean %.3f ms; db busy per caller instance: %v; timer slack mean %.3f p90 %.3f ms",
+		e.Requests, e.Errors, ms(e.Quantile(.5)), ms(e.Quantile(.99)), len(clients), ms(inSpan)/float64(max(len(clients), 1)), util,
+		ms(res.Slack.Mean), ms(res.Slack.P90))
+	// The premise is a lock busy about 60% of the time: a call then
+	// lasts about 7.5 ms in all (5.3 ms holding the lock, M/D/1's 0.75 ×
+	// that waiting for it), which idle runs measure. On a machine so busy
+	// that sleeps wake late by milliseconds, the locks are busy 70–85%,
+	// calls last 28–140 ms and the queues in the traces are the
+	// machine's (measured under five parallel test binaries: slack mean
+	// 1.4–2.3 ms; Build then found no pool, or one worker at db). That is
+	// not the system this test is about.
+	meanCall := ms(inSpan) / float64(max(len(clients), 1))
+	if meanCall > 15 || busiest > 0.75 || res.Slack.Mean > time.Millisecond {
+		t.Skipf("this machine was too busy to run the system as modelled: calls took %.1f ms (want about 7.5), lock busy %.0f%% (want about 60%%), timer slack mean %.3f ms",
+			meanCall, 100*busiest, ms(res.Slack.Mean))
+	}
 	m, _, err := topology.Build(context.Background(), assemble(t, &buf), topology.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
