@@ -36,6 +36,20 @@
 //     operation without shapes answers at once.
 //   - A pool of size k over {call: X, repeat: n} makes n calls, at most k
 //     at once (DESIGN.md's pool; sim compiles it the same way).
+//   - A shared pool (Service.Pools) is a real limit in each instance of
+//     the service, shared by all the requests it runs (see sharedPool):
+//     every attempt of a call through it (Call.Via) holds a slot from
+//     before its network overhead until its response was read, after
+//     waiting for one; the call's timeout counts the wait, and a call that
+//     times out in line gives up its place without being sent; a retry
+//     waits again. In-span pools are a sync.Mutex (size 1: Go's mutex,
+//     which lets new arrivals barge in ahead of waiters until one has
+//     waited 1 ms) or a channel of k tokens (waiters served in order);
+//     before-span pools are k worker goroutines that run the attempts
+//     handed to them, in order.
+//   - Closed-loop users each keep their own keep-alive connection (per
+//     entry instance), as wrk's or hey's workers do; open-loop arrivals
+//     share a pool of connections.
 //
 // How the system shows up in its traces (what topology.Build reads):
 //
@@ -53,6 +67,27 @@
 //     "peer/operation" by topology.PeerOperationName. It covers the
 //     emulated network overhead, so client minus server duration is that
 //     overhead plus the real loopback cost plus the queue wait.
+//   - Calls to a peer can be attributed as other instrumentations do
+//     (Options.PeerSpans): service.peer.name instead of peer.service; a
+//     database client span (db.system.name, db.namespace,
+//     db.operation.name, server.address, server.port; no http.*
+//     attributes); or that span made by a tracer named after the peer (a
+//     tracer provider whose resource says service.name = the peer, no
+//     instance), a CLIENT span with the caller's server span as parent and
+//     nothing below it. All cover the same time as otelhttp's span and
+//     carry the trace context to the peer.
+//   - Shared pools show their wait where real ones do. In-span (a lock or
+//     a connection pool): inside the client span, which starts before the
+//     slot is taken; no span of its own, so the spans of one caller
+//     instance's calls through a pool of k overlap by more than k while
+//     the callee never runs more than k of them at once. A call that times
+//     out waiting leaves a client span of its wait, with an error.
+//     Before-span (a worker pool): in the caller's server span, as a gap
+//     before the client span, which a worker makes when it runs the call;
+//     a caller instance never has more than k such client spans open at
+//     once, and when one ends while k are open the next waiting call's
+//     span starts at once. A call that times out waiting makes no client
+//     span at all (sim's trace has one covering the wait).
 //   - W3C tracecontext propagation; every span is sampled; failures set
 //     the span status to error (HTTP 500, connection refused, timeout).
 //   - Spans of the warm-up requests are exported too.
