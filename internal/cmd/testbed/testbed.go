@@ -36,6 +36,8 @@ type Options struct {
 	Latencies string // every measured latency as JSON; "" = none
 	JSON      bool
 	Verbose   bool
+	// PeerSpans are "peer=style" pairs (testbed.Options.PeerSpans).
+	PeerSpans []string
 
 	// Which flags were given, so a scenario's workload fills in the rest.
 	rateSet, usersSet, durationSet, requestsSet, warmupSet bool
@@ -74,13 +76,21 @@ written). TOPOLOGY.yaml may be - for standard input.
 line: the input of 'tracesim inspect' and 'tracesim model'. --latencies
 writes every measured latency (ms) as JSON.
 
+--peer-spans PEER=STYLE chooses how calls to a peer service (peer: true)
+show in the traces: peer.service (otelhttp's client span naming it by
+peer.service, the default), service.peer.name (the current convention),
+db or db:SYSTEM (a database client span: db.system.name, db.namespace,
+server.address and server.port) or component (that database span made by a
+tracer named after the peer, whose resource service.name is the peer's).
+
 When neither --rate nor --users is given, the workload of the first
 scenario that has one is used (its duration, requests and warm-up too,
 unless given as flags). A scenario's model: key is ignored: the testbed
 runs TOPOLOGY.yaml.`,
 		Example: `  tracesim testbed run examples/model.yaml --duration 30s --traces baseline.jsonl
   tracesim testbed run model.yaml --scenario cache.yaml --rate 100/s --duration 1m --json
-  tracesim testbed run model.yaml --users 10 --think 50ms --requests 5000 --latencies lat.json`,
+  tracesim testbed run model.yaml --users 10 --think 50ms --requests 5000 --latencies lat.json
+  tracesim testbed run model.yaml --peer-spans mysql=component,redis=db --traces t.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Topology = args[0]
@@ -103,6 +113,7 @@ runs TOPOLOGY.yaml.`,
 	f.StringVar(&opts.Latencies, "latencies", "", "write every measured latency (ms) per endpoint to this JSON file")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON instead of a table")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log listeners and changes to stderr")
+	f.StringArrayVar(&opts.PeerSpans, "peer-spans", nil, "PEER=STYLE[,...]: how calls to a peer service are traced: peer.service, service.peer.name, db[:SYSTEM] or component (repeatable)")
 	return cmd
 }
 
@@ -178,7 +189,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	opt := tb.Options{Seed: o.Seed, Changes: changes}
+	peerSpans, err := tb.ParsePeerSpans(o.PeerSpans)
+	if err != nil {
+		return fmt.Errorf("--peer-spans: %w", err)
+	}
+	opt := tb.Options{Seed: o.Seed, Changes: changes, PeerSpans: peerSpans}
 	if o.Verbose {
 		opt.Logf = func(format string, args ...any) { fmt.Fprintf(o.IO.ErrOut, format+"\n", args...) }
 	}

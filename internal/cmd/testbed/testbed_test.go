@@ -77,6 +77,44 @@ func TestRunTableAndTraces(t *testing.T) {
 	}
 }
 
+// TestRunPeerSpans: --peer-spans mysql=component makes the calls to the
+// peer mysql CLIENT spans of a tracer named mysql, below a's server
+// spans; an unknown style is an error.
+func TestRunPeerSpans(t *testing.T) {
+	tr := filepath.Join(t.TempDir(), "out.jsonl")
+	if _, err := run(t, Options{Topology: "testdata/peer.yaml", Users: 1, Requests: 5, Duration: time.Minute,
+		Seed: 1, Traces: tr, PeerSpans: []string{"mysql=component"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load.Load(context.Background(), []string{tr}, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := trace.Assemble(context.Background(), c, trace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, tc := range res.Traces {
+		for i, s := range tc.Spans {
+			if s.Service != "mysql" {
+				continue
+			}
+			n++
+			if p := tc.Parent[i]; s.Kind != trace.KindClient || p < 0 || tc.Spans[p].Service != "a" || tc.PeerName(int32(i)) != "mysql" {
+				t.Errorf("mysql span %+v: want a CLIENT span below a's span, naming the peer mysql", s)
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("%d spans of service mysql, want one per request (≥ 5)", n)
+	}
+	_, err = run(t, Options{Topology: "testdata/peer.yaml", Users: 1, Requests: 1, Duration: time.Minute, PeerSpans: []string{"mysql=jdbc"}})
+	if err == nil || !strings.Contains(err.Error(), `unknown style "jdbc"`) {
+		t.Errorf("unknown style: %v", err)
+	}
+}
+
 // TestRunScenarioJSON: the scenario's workload (1 user, 20 requests) and
 // its speedup of b by 0.5 apply: 5 + 2 + 5 + 3 = 15 ms per request.
 func TestRunScenarioJSON(t *testing.T) {
