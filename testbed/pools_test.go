@@ -14,6 +14,7 @@ import (
 
 	oteltrace "go.opentelemetry.io/otel/trace"
 
+	"github.com/tracesim/tracesim/scenarios"
 	"github.com/tracesim/tracesim/topology"
 )
 
@@ -421,6 +422,47 @@ func TestPoolModelBuild(t *testing.T) {
 	for name, p := range front.Pools {
 		if p.Size != 1 {
 			t.Errorf("front's pool %s: size %d, want 1", name, p.Size)
+		}
+	}
+}
+
+// TestScalePoolChange: a scale change of a shared pool is applied for
+// real: widening front's lock to 2 turns it into a pool of two
+// connections (db then runs two calls of one instance at once), size 0
+// removes it (and the calls' via).
+func TestScalePoolChange(t *testing.T) {
+	two, zero := 2, 0
+	for _, c := range []struct {
+		size *int
+		want int // most db calls of one instance at once
+	}{{&two, 2}, {&zero, 2}} {
+		var buf bytes.Buffer
+		var log execLog
+		_, s := run(t, model(t, mutexYAML), Options{Seed: 25, Traces: &buf, observe: log.observe,
+			Changes: []scenarios.Change{&scenarios.Scale{Service: "front", Pool: "lock", Size: c.size}}},
+			Workload{Users: 6, Requests: 150})
+		pools := s.svcs["front"].instances[0].pools
+		if *c.size == 0 && len(pools) != 0 || *c.size > 0 && (pools["lock"] == nil || pools["lock"].size != *c.size || pools["lock"].mu != nil) {
+			t.Errorf("size %d: front-0's pools %+v", *c.size, pools)
+		}
+		inst := map[string]string{}
+		for _, sp := range rawSpans(t, &buf) {
+			if sp.Kind == 3 {
+				inst[sp.SpanID] = sp.InstID
+			}
+		}
+		byInst := map[string][]interval{}
+		for _, x := range log.byOp["db/SELECT"] {
+			byInst[inst[x.span]] = append(byInst[inst[x.span]], interval{x.start, x.end})
+		}
+		most := 0
+		for _, xs := range byInst {
+			m, _, _ := maxOverlap(xs)
+			most = max(most, m)
+		}
+		t.Logf("pool size %d: at most %d db calls of one front instance at once", *c.size, most)
+		if *c.size > 0 && most != c.want || *c.size == 0 && most < c.want {
+			t.Errorf("pool size %d: at most %d db calls of one instance at once, want %d", *c.size, most, c.want)
 		}
 	}
 }
