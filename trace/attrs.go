@@ -166,6 +166,12 @@ const MaxAttrLen = 1024
 // Decoders build sets with an AttrBuilder and Collector.Attrs, which adds
 // a per-collector cache in front of unique.Make.
 //
+// Memory: 8 bytes per span, plus about 270 bytes per distinct set (five
+// attributes, cache and unique's index included). Most spans share their
+// set with many others (same route, method, peer, host); ephemeral ports
+// (client.port, network.peer.port on server spans) make one set per
+// client connection, not per span, as connections are reused.
+//
 // The canonical string is: a little-endian uint32 mask of the keys present,
 // then for each present key in key order the end offset of its value
 // (little-endian uint16, relative to the start of the values), then the
