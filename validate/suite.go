@@ -43,6 +43,9 @@ type SuiteRun struct {
 	Workers  map[string]int
 	Pools    map[string]int
 	Capacity string
+	// PeerSpans chooses how calls to each peer are traced (see
+	// testbed.Options.PeerSpans).
+	PeerSpans map[string]string
 }
 
 // workloadFile is a workload as a suite file writes it.
@@ -67,7 +70,8 @@ type suiteFile struct {
 			Pools    map[string]int `yaml:"pools"`
 			Capacity string         `yaml:"capacity"`
 		} `yaml:"model"`
-		Scenarios []string `yaml:"scenarios"`
+		Scenarios []string          `yaml:"scenarios"`
+		PeerSpans map[string]string `yaml:"peer_spans"`
 	} `yaml:"runs"`
 }
 
@@ -105,7 +109,7 @@ func LoadSuite(path string) (*Suite, error) {
 			return nil, fmt.Errorf("%s: workload: %w", where, err)
 		}
 		sr := SuiteRun{Name: r.Name, Topology: filepath.Join(dir, r.Topology), Workload: w,
-			Workers: r.Model.Workers, Pools: r.Model.Pools, Capacity: r.Model.Capacity}
+			Workers: r.Model.Workers, Pools: r.Model.Pools, Capacity: r.Model.Capacity, PeerSpans: r.PeerSpans}
 		if b := r.Baseline; b != nil {
 			bw, err := parseWorkload(b.Rate, b.Users, b.Think, b.Duration, b.Warmup)
 			if err != nil {
@@ -206,7 +210,7 @@ func RunSuite(ctx context.Context, s *Suite, base Config, done func(SuiteRun, *R
 		}
 		cfg := base
 		cfg.Topology, cfg.TopologyPath, cfg.Workload = m, r.Topology, r.Workload
-		cfg.BaselineWorkload, cfg.Workers, cfg.Pools = r.Baseline, r.Workers, r.Pools
+		cfg.BaselineWorkload, cfg.Workers, cfg.Pools, cfg.PeerSpans = r.Baseline, r.Workers, r.Pools, r.PeerSpans
 		if r.Capacity == topology.CapacityNone {
 			cfg.Capacity = topology.CapacityNone
 		}

@@ -57,6 +57,9 @@ type Config struct {
 	// the traces of one, say.
 	Workers map[string]int
 	Pools   map[string]int
+	// PeerSpans chooses how the testbed's calls to each peer are traced
+	// (testbed.Options.PeerSpans): the conventions the model must read.
+	PeerSpans map[string]string
 	// BaselineWorkload, when set, is the workload of the traced
 	// baseline the model is built from, instead of Workload (with
 	// BaselineDuration): the cases still run Workload. Predicting one
@@ -362,7 +365,7 @@ func entryRate(m *topology.Model) float64 {
 // runTestbed starts the real system with changes, offers the workload,
 // and stops it.
 func runTestbed(ctx context.Context, cfg Config, changes []scenarios.Change, traces *bytes.Buffer) (*testbed.Result, error) {
-	opt := testbed.Options{Seed: cfg.Seed, Changes: changes}
+	opt := testbed.Options{Seed: cfg.Seed, Changes: changes, PeerSpans: cfg.PeerSpans}
 	if traces != nil {
 		opt.Traces = traces
 	}
