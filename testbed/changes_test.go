@@ -156,10 +156,15 @@ operations:
 	}
 	checkLatency(t, res, "optional with retry: p50", ms(tol.Quantile(.5)), 12, 3)
 	checkLatency(t, res, "required: p50", ms(strict.Quantile(.5)), 5, 2)
-	// Close waited for every execution: b ran each attempt to its end.
+	// Close waited for every execution: b ran each attempt that reached
+	// it to its end. On a busy machine an attempt's 5 ms can run out
+	// before its request is even sent (then b never sees it): allow one
+	// in ten to be lost that way, never more executions than attempts.
 	a, strictN, b, c := stat(s, "a/GET /a").Executed, stat(s, "a/GET /strict").Executed, stat(s, "b/slow").Executed, stat(s, "c/log").Executed
-	if b != 2*a+strictN || c != a {
-		t.Errorf("a %d, strict %d: b executed %d (want %d), c %d (want %d)", a, strictN, b, 2*a+strictN, c, a)
+	attempts := 2*a + strictN
+	if b > attempts || b < attempts-max(1, attempts/10) || c != a {
+		t.Errorf("a %d, strict %d: b executed %d (want %d, or a few fewer on a busy machine; slack mean %.3f ms), c %d (want %d)",
+			a, strictN, b, attempts, ms(res.Slack.Mean), c, a)
 	}
 }
 
