@@ -66,7 +66,9 @@ func checkShape(t *testing.T, res *trace.Result) {
 				t.Fatalf("trace %v: root child %s %v with %d children", tr.ID, cs.Endpoint(), cs.Kind, len(kids))
 			}
 			ss := tr.Spans[kids[0]]
-			if ss.Kind != trace.KindServer || ss.Service != "backend" || ss.Name != cs.Name || cs.Peer != "backend" {
+			// The client names its callee (Zipkin remoteEndpoint, OTLP
+			// peer.service: trace.SpanPeerName reads either).
+			if ss.Kind != trace.KindServer || ss.Service != "backend" || ss.Name != cs.Name || trace.SpanPeerName(&cs) != "backend" {
 				t.Fatalf("trace %v: client %s → server %s", tr.ID, cs.Endpoint(), ss.Endpoint())
 			}
 			if ss.Start < cs.Start || ss.End() > cs.End() {
