@@ -374,7 +374,7 @@ func (b *builder) collectCalls(t *trace.Trace, i int32, caller string, s *trace.
 			// An uninstrumented peer: the client span is all we know of
 			// it, so it becomes the peer operation's work.
 			c := &t.Spans[cs.Client]
-			target := PeerOperationName(c)
+			target := PeerOperationNameIn(t, cs.Client)
 			po := b.op(target)
 			po.peerWork = append(po.peerWork, float64(c.Duration))
 			peer := target[:strings.IndexByte(target, '/')]

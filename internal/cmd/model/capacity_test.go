@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,5 +220,36 @@ operations:
 	}
 	if _, _, err := run(t, &Options{Inputs: []string{traces}, Pools: map[string]int{"fe:dbb": 1}}); err == nil || !strings.Contains(err.Error(), `(did you mean "db"?)`) {
 		t.Errorf("unknown callee: %v", err)
+	}
+}
+
+// TestPeersByTheirNames: a database traced by a client instrumentation
+// named after it (a CLIENT span under service mysql), a cache tagged
+// with the current conventions (db.system.name: redis) and an HTTP call
+// with its server span below become mysql, redis and pricing — no
+// unknown-peer, no 127.0.0.1 — and --workers works on the peer inspect
+// lists.
+func TestPeersByTheirNames(t *testing.T) {
+	text, _, err := run(t, &Options{Inputs: []string{"testdata/peers.json"}, Workers: map[string]int{"mysql": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := topology.Read(strings.NewReader(text), "model.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range m.Services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if got := strings.Join(names, ","); got != "frontend,mysql,pricing,redis" {
+		t.Errorf("services %s, want frontend,mysql,pricing,redis", got)
+	}
+	if s := m.Services["mysql"]; s == nil || !s.Peer || s.Workers != 1 {
+		t.Errorf("mysql: %+v, want a peer with the 1 worker given", s)
+	}
+	if s := m.Services["redis"]; s == nil || !s.Peer {
+		t.Errorf("redis: %+v, want a peer", s)
 	}
 }
