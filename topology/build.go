@@ -804,6 +804,7 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		opNames = append(opNames, n)
 	}
 	slices.Sort(opNames)
+	peerFloor := b.peerFloors(opNames)
 	for _, n := range opNames {
 		o := b.ops[n]
 		op := &Operation{}
@@ -880,6 +881,9 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 					if d, ok := netFits[key]; ok && !ct.async {
 						c.Network, c.NetworkFit = d, netFitInfo[key]
 					}
+					if f, ok := peerFloor[ct.target]; ok && !ct.async && c.Network == nil {
+						c.Network, _ = dist.NewConstant(dist.RoundDuration(f))
+					}
 					caller, _, _ := strings.Cut(n, "/")
 					callee, _, _ := strings.Cut(ct.target, "/")
 					c.Via = plan.via[[2]string{caller, callee}]
@@ -924,6 +928,61 @@ func (b *builder) finish(window float64, opt BuildOptions) (*Model, error) {
 		b.report.WorkFits = append(b.report.WorkFits, fmt.Sprintf("%s %d", f, fits[f]))
 	}
 	return m, nil
+}
+
+// minFloorSamples is the least number of calls to a peer operation from
+// which Build reads the floor of its client spans, and minRoundTrips the
+// least number of an edge's round trips that cap it (see peerFloors).
+const (
+	minFloorSamples = 100
+	minRoundTrips   = 20
+)
+
+// peerFloors takes the fixed part of every peer operation's calls out of
+// its work: a peer shows only client spans, each the round trip to it
+// plus its work, and every call pays at least the round trip. That floor
+// (the 0.1% quantile of the service times, the least of them below 1,000
+// calls) becomes the calls' network overhead, so that a faster peer (an
+// index, a better query plan) is not also given a faster network, and a
+// batch of calls still pays one round trip. Where the traces measure
+// round trips — calls to instrumented services, whose client and server
+// spans differ by it — the floor is capped at the shortest typical one
+// (the least median over those edges): a peer whose work never goes
+// below some time keeps that time as work. Without such edges the floor
+// stands, with the trade-off that a peer of constant work would have its
+// work read as network.
+func (b *builder) peerFloors(opNames []string) map[string]float64 {
+	floors := map[string]float64{}
+	roundTrip := math.Inf(1)
+	for _, e := range b.edges {
+		var x []float64
+		for _, v := range *e {
+			if v >= 0 {
+				x = append(x, v)
+			}
+		}
+		if len(x) >= minRoundTrips {
+			slices.Sort(x)
+			roundTrip = min(roundTrip, x[len(x)/2])
+		}
+	}
+	for _, n := range opNames {
+		o := b.ops[n]
+		if len(o.shapes) != 0 || len(o.peerWork) < minFloorSamples {
+			continue
+		}
+		x := slices.Clone(o.peerWork)
+		slices.Sort(x)
+		f := min(x[int(0.001*float64(len(x)))], roundTrip)
+		if !(f >= negligible) {
+			continue
+		}
+		floors[n] = f
+		for i, v := range o.peerWork {
+			o.peerWork[i] = math.Max(0, v-f)
+		}
+	}
+	return floors
 }
 
 // MaxShapes is the most shapes Build keeps per operation. Real operations

@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -251,5 +252,34 @@ func TestPeersByTheirNames(t *testing.T) {
 	}
 	if s := m.Services["redis"]; s == nil || !s.Peer {
 		t.Errorf("redis: %+v, want a peer", s)
+	}
+}
+
+// TestPeerRoundTrip: a peer shows only its callers' client spans, the
+// round trip plus its work. The round trip every call pays (0.5 ms here)
+// becomes the calls' network, the rest the peer's work (5 ms), so that a
+// faster peer keeps its round trip.
+func TestPeerRoundTrip(t *testing.T) {
+	m, _ := modelOf(t, emit(t, `version: 1
+services:
+  fe: {}
+  db: {peer: true}
+operations:
+  fe/GET:
+    entry: {rate: 50/s}
+    shapes:
+      - weight: 1
+        steps:
+          - call: db/SELECT
+            network: {constant: 500us}
+  db/SELECT:
+    shapes: [{weight: 1, steps: [{work: {exponential: {mean: 5ms}}}]}]
+`))
+	c := m.Operations["fe/GET"].Shapes[0].Steps[0].Call
+	if c.Network == nil || math.Abs(c.Network.Mean()/1e6-0.5) > 0.05 {
+		t.Errorf("network %v, want the 0.5 ms round trip", c.Network)
+	}
+	if w := m.Operations["db/SELECT"].Shapes[0].Steps[0].Work.Mean() / 1e6; math.Abs(w-5) > 0.25 {
+		t.Errorf("db/SELECT work mean %.3f ms, want 5", w)
 	}
 }
