@@ -186,8 +186,11 @@ func printResult(io *cmdutil.IO, r *validate.Result) {
 		for _, e := range c.Endpoints {
 			in := "p50 " + yes(e.Inside["p50"]) + ", p99 " + yes(e.Inside["p99"])
 			goal := "miss"
-			if e.Pass {
+			switch {
+			case e.Pass:
 				goal = "ok"
+			case e.WithinNoise && c.Name != "baseline":
+				goal = "ok (within noise)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.2f → %.2f\t%.2f → %.2f\t%+.1f%%\t%.2f → %.2f\t%+.1f%%\t%s\t%s\n",
 				c.Name, e.Endpoint, e.Measured.Mean, e.Predicted.Mean, e.Measured.P50, e.Predicted.P50, e.ErrorPct["p50"],
