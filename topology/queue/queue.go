@@ -185,7 +185,7 @@ func Infer(jobs []Job, opt Options, service []float64) Result {
 	rawZ := levelZ(dur, n, maxC)
 	best := math.Inf(-1)
 	for c := 1; c <= maxC; c++ {
-		if waiting(n, c) >= opt.MinWaiting {
+		if waiting(n, c) >= opt.MinWaiting && len(jobs)-waiting(n, c) >= opt.MinWaiting {
 			best = max(best, rawZ[c])
 		}
 	}
@@ -198,28 +198,62 @@ func Infer(jobs []Job, opt Options, service []float64) Result {
 	start := make([]int64, len(jobs))
 	svc := make([]float64, len(jobs))
 	rc := newReconstructor(jobs)
-	recon := func(c int) float64 {
-		rc.run(c, start)
+	// split is the level that tests c: the smallest from c up at which
+	// both the uses that found that many others and the rest are enough
+	// to compare (a saturated resource has hardly a use that found fewer
+	// than c); 0 when there is none.
+	split := func(c int) int {
+		for l := c; l <= maxC; l++ {
+			if w := waiting(n, l); w >= opt.MinWaiting && len(jobs)-w >= opt.MinWaiting {
+				return l
+			}
+		}
+		return 0
+	}
+	// tooFew reports whether c servers are fewer than the resource has:
+	// the reconstruction's service times of the uses that found the
+	// resource full are significantly shorter than the rest's (it
+	// invents waits), or more than a quarter of the uses it makes wait
+	// would have had to overtake (a FIFO resource has none; one that
+	// hands off out of order, a few).
+	tooFew := func(c int) bool {
+		repairs := rc.run(c, start)
+		if w := waiting(n, c); repairs >= opt.MinWaiting && float64(repairs) > 0.25*float64(w) {
+			return true
+		}
+		l := split(c)
+		if l == 0 {
+			return false
+		}
 		for i, j := range jobs {
 			svc[i] = float64(j.Depart - start[i])
 		}
-		return mannWhitneyZ(svc, n, c)
+		return !(mannWhitneyZ(svc, n, l) > -zc)
 	}
 	lo, hi := 1, maxC // the answer is in [lo, hi]; hi always passes
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if z := recon(mid); z > -zc || waiting(n, mid) < opt.MinWaiting {
-			hi = mid
-		} else {
+		if tooFew(mid) {
 			lo = mid + 1
+		} else {
+			hi = mid
 		}
 	}
 	c := lo
 	r.C = c
 	r.Waiting = waiting(n, c)
-	r.Z = rawZ[c]
+	// The uses that found c or more others must have taken longer, at
+	// some level from c up: a resource always busy (a closed loop that
+	// keeps it saturated) has almost no use that found fewer than c, and
+	// its contrast shows between deeper and shallower queues.
+	r.Z = math.Inf(-1)
+	for l := c; l <= maxC; l++ {
+		if waiting(n, l) >= opt.MinWaiting && len(jobs)-waiting(n, l) >= opt.MinWaiting {
+			r.Z = max(r.Z, rawZ[l])
+		}
+	}
 	if r.Waiting < opt.MinWaiting || !(r.Z > zc) {
-		return noLimit(fmt.Sprintf("no limit: the uses that found %d or more others running (%d) took no significantly longer (z %.1f < %.1f)", c, r.Waiting, r.Z, zc))
+		return noLimit(fmt.Sprintf("no limit: the uses that found %d or more others running (%d) took no significantly longer (z %.1f < %.1f)", c, r.Waiting, max(r.Z, 0), zc))
 	}
 	r.Limited = true
 	r.Repairs = rc.run(c, start)

@@ -317,3 +317,59 @@ func BenchmarkInfer(b *testing.B) {
 		Infer(jobs, Options{}, nil)
 	}
 }
+
+// closedLoop runs clients that each send a request, wait for it, think
+// (exponential, mean think ns) and send the next, through c FIFO
+// servers with exponential 1 ms service: n jobs in all.
+func closedLoop(seed uint64, clients, c, n int, think float64) truth {
+	r := rand.New(rand.NewPCG(seed, 11))
+	t := truth{}
+	next := make([]float64, clients) // each client's next arrival
+	for i := range next {
+		next[i] = r.ExpFloat64() * think
+	}
+	free := make([]float64, c) // when each server frees
+	for len(t.jobs) < n {
+		k := 0
+		for i := range next {
+			if next[i] < next[k] {
+				k = i
+			}
+		}
+		a := next[k]
+		s := 0
+		for i := range free {
+			if free[i] < free[s] {
+				s = i
+			}
+		}
+		start := math.Max(a, free[s])
+		svc := math.Max(1, math.Round(expService(r)))
+		d := start + svc
+		free[s] = d
+		t.jobs = append(t.jobs, Job{Arrive: int64(a), Depart: int64(d)})
+		t.service = append(t.service, svc)
+		next[k] = d + r.ExpFloat64()*think
+	}
+	return t
+}
+
+// TestInferSaturatedClosedLoop: five clients that send their next
+// request as soon as the last one answered keep 2 servers always busy:
+// hardly a use finds fewer than 2 others, yet the limit is found (the
+// contrast is between deeper and shallower queues), 2 servers exactly.
+// With 5 servers the same clients never wait: no limit.
+func TestInferSaturatedClosedLoop(t *testing.T) {
+	tr := closedLoop(1, 5, 2, 20_000, 50_000)
+	res := Infer(tr.jobs, Options{}, nil)
+	if !res.Limited || res.C != 2 {
+		t.Errorf("5 clients, 2 servers: %+v, want 2 servers", res)
+	}
+	if e := math.Abs(res.MeanService/meanOf(tr.service) - 1); e > 0.03 {
+		t.Errorf("mean service %.3f ms, true %.3f ms", res.MeanService/1e6, meanOf(tr.service)/1e6)
+	}
+	tr = closedLoop(2, 5, 5, 20_000, 50_000)
+	if res := Infer(tr.jobs, Options{}, nil); res.Limited {
+		t.Errorf("5 clients, 5 servers: %+v, want no limit", res)
+	}
+}
